@@ -1,0 +1,40 @@
+# Two entry points on a fresh machine: `make demo` and `make test`.
+# Each (re)creates the virtualenv and the JS interop packages when their inputs changed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYSTAMP := $(VENV)/.installed
+JSDIR  := tests/interop
+JSSTAMP := $(JSDIR)/node_modules/.installed
+
+.PHONY: demo test setup setup-js bench clean
+
+setup: $(PYSTAMP)
+
+$(PYSTAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup-js: $(JSSTAMP)
+
+# Correctness tests run JS on sodium-javascript (no native build): optional deps are omitted.
+$(JSSTAMP): $(JSDIR)/package.json $(JSDIR)/package-lock.json
+	cd $(JSDIR) && npm ci --omit=optional --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(PYSTAMP)
+	$(PY) -m hyperparty.party.demo
+
+test: $(PYSTAMP) $(JSSTAMP)
+	$(PY) -m pytest -q
+
+bench: $(PYSTAMP) $(JSSTAMP)
+	bash bench/setup-native.sh
+	$(PY) bench/append.py
+	$(PY) bench/replicate.py
+	$(PY) bench/party.py
+
+clean:
+	rm -rf $(VENV) $(JSDIR)/node_modules
