@@ -16,7 +16,13 @@ Semantics (checked by ``tests/test_storage_contract.py`` against a bytearray mod
   truncated to ``offset`` instead (random-access-storage's ``del``).
 * ``truncate(length)`` shrinks, or grows with zeros.
 * ``size()`` is the current length in bytes; ``flush()`` makes written data durable; ``close()``
-  releases resources (further use raises :class:`StorageClosedError`).
+  releases resources (further use raises :class:`StorageClosedError`; closing twice is harmless).
+* Negative offsets or lengths raise :class:`ValueError`.
+* Files are created lazily: ``write`` and ``truncate`` create the file, reading a never-written file sees
+  an empty file, and ``Storage.exists`` is true only once the file has been created.
+
+Names and prefixes are ``/``-separated paths of non-empty components (not ``.`` or ``..``, no NUL), so no
+backend can be led outside its directory or key range (:func:`split_path`).
 
 All calls are synchronous.  Hypercore's writes are small page-cache writes (or one LMDB transaction) that
 finish in microseconds, so they run inline on the event loop; only :meth:`RandomAccessFile.flush` on the
@@ -103,3 +109,51 @@ class Storage(ABC):
     def description(self) -> str:
         """A human-readable name of where the data lives (``memory``, ``file:DIR``, ``lmdb:DIR/prefix``)."""
         return type(self).__name__
+
+
+def split_path(path: str, what: str = "name") -> tuple[str, ...]:
+    """The components of a file name or namespace prefix (leading/trailing ``/`` ignored).
+
+    Raises :class:`ValueError` for an empty path, empty components (``a//b``), ``.``/``..`` or NUL.
+    """
+    if not isinstance(path, str):
+        raise TypeError(f"storage {what} must be a str, not {type(path).__name__}")
+    parts = tuple(path.strip("/").split("/"))
+    for part in parts:
+        if part in ("", ".", "..") or "\0" in part:
+            raise ValueError(f"invalid storage {what} {path!r}")
+    return parts
+
+
+def check_range(offset: int, length: int) -> None:
+    """Reject negative offsets/lengths (:class:`ValueError`)."""
+    if offset < 0 or length < 0:
+        raise ValueError(f"negative offset or length (offset {offset}, length {length})")
+
+
+class OpenFiles:
+    """The files opened from a root storage and all its sub-namespaces, so that ``close()`` of a
+    namespace closes the files under it (``Storage.close`` contract).
+
+    Each tracked file has a ``namespace`` tuple; a file calls :meth:`discard` when it is closed, so a
+    long-running process that opens and closes many feeds keeps no references to closed files.
+    """
+
+    __slots__ = ("files", "closed")
+
+    def __init__(self) -> None:
+        self.files: set[RandomAccessFile] = set()
+        self.closed = False
+
+    def add(self, file: RandomAccessFile) -> None:
+        self.files.add(file)
+
+    def discard(self, file: RandomAccessFile) -> None:
+        self.files.discard(file)
+
+    def close_under(self, namespace: tuple[str, ...]) -> None:
+        """Close every tracked file whose namespace is ``namespace`` or below it."""
+        n = len(namespace)
+        for f in list(self.files):
+            if f.namespace[:n] == namespace:  # type: ignore[attr-defined]
+                f.close()

@@ -1,49 +1,80 @@
-"""In-memory storage: each file is a ``bytearray`` (random-access-memory's counterpart)."""
+"""In-memory storage: each file is a ``bytearray`` (random-access-memory's counterpart).
+
+All namespaces of one :class:`MemoryStorage` tree share one ``dict`` mapping ``"prefix/name"`` to the
+file's ``bytearray``; a file appears in the dict when it is first written (``write``/``truncate``), so
+``exists`` follows the storage contract.  Passing an existing dict to :class:`MemoryStorage` reopens the
+files it holds (tests use this to "reopen" a feed or to copy files around).
+"""
 
 from __future__ import annotations
 
-from .base import OutOfRangeError, RandomAccessFile, Storage, StorageClosedError
+from .base import (
+    OpenFiles,
+    OutOfRangeError,
+    RandomAccessFile,
+    Storage,
+    StorageClosedError,
+    check_range,
+    split_path,
+)
+
+_EMPTY = bytearray()
 
 
 class MemoryFile(RandomAccessFile):
-    """A random-access file held in a bytearray."""
+    """A random-access file held in a bytearray of the shared ``files`` dict (created on first write)."""
 
-    __slots__ = ("name", "_buf", "_closed")
+    __slots__ = ("name", "namespace", "_files", "_closed", "_owner")
 
-    def __init__(self, name: str, buf: bytearray) -> None:
+    def __init__(
+        self,
+        name: str,
+        files: dict[str, bytearray],
+        namespace: tuple[str, ...] = (),
+        owner: OpenFiles | None = None,
+    ) -> None:
         self.name = name
-        self._buf = buf
+        self.namespace = namespace
+        self._files = files
         self._closed = False
+        self._owner = owner
 
     def _check(self) -> None:
         if self._closed:
             raise StorageClosedError(f"{self.name}: file is closed")
 
+    def _buffer(self) -> bytearray:
+        buf = self._files.get(self.name)
+        if buf is None:
+            buf = self._files[self.name] = bytearray()
+        return buf
+
     def read(self, offset: int, length: int) -> bytes:
         if self._closed:
             self._check()
+        buf = self._files.get(self.name, _EMPTY)
         end = offset + length
-        if offset < 0 or length < 0 or end > len(self._buf):
-            raise OutOfRangeError(
-                f"{self.name}: could not read {length} bytes at {offset} (size {len(self._buf)})"
-            )
-        return bytes(self._buf[offset:end])
+        if offset < 0 or length < 0:
+            check_range(offset, length)
+        if end > len(buf):
+            raise OutOfRangeError(f"{self.name}: could not read {length} bytes at {offset} (size {len(buf)})")
+        return bytes(buf[offset:end])
 
     def write(self, offset: int, data: bytes) -> None:
         if self._closed:
             self._check()
-        buf = self._buf
-        end = offset + len(data)
         if offset < 0:
-            raise ValueError("negative offset")
+            check_range(offset, 0)
+        buf = self._buffer()
         if offset > len(buf):
             buf.extend(bytes(offset - len(buf)))
-        buf[offset:end] = data
+        buf[offset : offset + len(data)] = data
 
     def delete(self, offset: int, length: int) -> None:
         self._check()
-        buf = self._buf
-        if offset >= len(buf) or length <= 0:
+        check_range(offset, length)
+        buf = self._files.get(self.name)
+        if buf is None or offset >= len(buf) or length == 0:
             return
         if offset + length >= len(buf):
             del buf[offset:]
@@ -52,7 +83,8 @@ class MemoryFile(RandomAccessFile):
 
     def truncate(self, length: int) -> None:
         self._check()
-        buf = self._buf
+        check_range(0, length)
+        buf = self._buffer()
         if length < len(buf):
             del buf[length:]
         else:
@@ -60,31 +92,63 @@ class MemoryFile(RandomAccessFile):
 
     def size(self) -> int:
         self._check()
-        return len(self._buf)
+        return len(self._files.get(self.name, _EMPTY))
 
     def close(self) -> None:
-        self._closed = True
+        if not self._closed:
+            self._closed = True
+            if self._owner is not None:
+                self._owner.discard(self)
 
 
 class MemoryStorage(Storage):
-    """A namespace of in-memory files.  ``sub()`` namespaces share one dictionary."""
+    """A namespace of in-memory files.  ``sub()`` namespaces share one dictionary.
 
-    def __init__(self, files: dict[str, bytearray] | None = None, prefix: str = "") -> None:
+    ``close()`` closes the files opened from this namespace (and its sub-namespaces); the bytes stay in
+    the dictionary, so a new ``MemoryStorage(files)`` sees them again.
+    """
+
+    def __init__(
+        self,
+        files: dict[str, bytearray] | None = None,
+        prefix: str = "",
+        *,
+        _open_files: OpenFiles | None = None,
+    ) -> None:
         self._files = {} if files is None else files
-        self._prefix = prefix
+        self._namespace = split_path(prefix, "prefix") if prefix.strip("/") else ()
+        self._prefix = "".join(part + "/" for part in self._namespace)
+        self._is_root = _open_files is None
+        self._open_files = OpenFiles() if _open_files is None else _open_files
+        self._closed = False
+
+    def _check(self) -> None:
+        if self._closed or self._open_files.closed:
+            raise StorageClosedError(f"{self.description}: storage is closed")
 
     def open(self, name: str) -> MemoryFile:
-        path = self._prefix + name
-        buf = self._files.get(path)
-        if buf is None:
-            buf = self._files[path] = bytearray()
-        return MemoryFile(path, buf)
+        self._check()
+        path = self._prefix + "/".join(split_path(name))
+        f = MemoryFile(path, self._files, self._namespace, self._open_files)
+        self._open_files.add(f)
+        return f
 
     def exists(self, name: str) -> bool:
-        return (self._prefix + name) in self._files
+        self._check()
+        return (self._prefix + "/".join(split_path(name))) in self._files
 
     def sub(self, prefix: str) -> "MemoryStorage":
-        return MemoryStorage(self._files, self._prefix + prefix.strip("/") + "/")
+        self._check()
+        path = self._prefix + "/".join(split_path(prefix, "prefix"))
+        return MemoryStorage(self._files, path, _open_files=self._open_files)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._open_files.close_under(self._namespace)
+        if self._is_root:
+            self._open_files.closed = True
 
     @property
     def description(self) -> str:
