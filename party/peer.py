@@ -1,0 +1,197 @@
+"""``Peer``: the remote end of one party connection, with transactions and ephemeral messages.
+
+A transaction (``introduce_feeds`` / ``request``) sends its message with ``Transaction{id}`` (a 12-byte
+random id as 24 hex characters, as in JS); the remote runs its rules hook and sends the same message type
+back with ``Transaction{id, return: true}``.  The awaiting coroutine gets that answer, or
+:class:`TransactionTimeout` after the rules' ``transaction_timeout``, or :class:`PeerClosed` when the
+connection ends first — nothing waits forever on a vanished peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any, Awaitable, Coroutine
+
+from . import codec
+from .codec import EphemeralMessage, IntroduceFeeds, Request, Transaction
+from .errors import PeerClosed, TransactionTimeout
+from .events import EventEmitter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..feeds import Feed
+    from ..protocol.stream import Channel, ProtocolStream
+    from .party import Party
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "party"
+
+
+class Peer(EventEmitter):
+    """One connected remote peer of a party.  Events: ``"close"`` (error or None)."""
+
+    def __init__(self, party: "Party", stream: "ProtocolStream", channel: "Channel", *, live: bool) -> None:
+        super().__init__()
+        self.party = party
+        self.stream = stream
+        self.channel = channel
+        self.live = live
+        self.peer_id: bytes | None = stream.remote_id
+        self.closed = False
+        self.error: BaseException | None = None
+        self._pending: dict[str, asyncio.Future] = {}
+        self._replicated: dict[bytes, "Feed"] = {}
+        self._tasks: set[asyncio.Task] = set()
+        #: Per-peer scratch space for rule sets.
+        self.state: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        pid = self.peer_id.hex()[:8] if self.peer_id else "?"
+        return f"<Peer {pid} of party {self.party.discovery_key.hex()[:8]}>"
+
+    # -- feeds -------------------------------------------------------------------------------------
+
+    @property
+    def replicated_keys(self) -> list[bytes]:
+        """Keys of the feeds attached to this connection so far, in order."""
+        return list(self._replicated)
+
+    async def replicate(self, feed: "Feed", **options: Any) -> bool:
+        """Attach every core of ``feed`` to this connection.  Returns False if it was already attached.
+
+        In a non-live connection the stream's ``expected_feeds`` follows the number of cores attached,
+        so the connection ends once all of them finished replicating.
+        """
+        if self.closed:
+            raise PeerClosed("the connection to this peer has ended")
+        await feed.ready()
+        if feed.key in self._replicated:
+            return False
+        self._replicated[feed.key] = feed
+        opts = {"live": self.live, **self.party.replicate_options, **options}
+        if not self.live and not (self.party.fixed_expected_feeds or self.party.rules.manages_expected_feeds):
+            cores = sum(len(f.cores()) for f in self._replicated.values())
+            self.stream.expected_feeds = cores
+        await feed.attach(self.stream, **opts)
+        return True
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    async def introduce_feeds(self, keys: list[bytes]) -> list[bytes]:
+        """Introduce ``keys`` to the remote (a transaction); returns the keys in its answer."""
+        keys = [bytes(k) for k in keys]
+        for k in keys:
+            if len(k) != 32:
+                raise ValueError("feed keys are 32 bytes")
+        answer = await self._transact(lambda tx: IntroduceFeeds(tx, tuple(keys)))
+        return list(answer.keys)
+
+    async def request(self, type: str, value: bytes = b"") -> tuple[str | None, bytes | None]:
+        """Send a request (a transaction); returns the answer's ``(type, value)``."""
+        answer = await self._transact(lambda tx: Request(tx, type, bytes(value)))
+        return answer.type, answer.value
+
+    def send_ephemeral_message(self, type: str, value: bytes = b"") -> None:
+        """Fire and forget: the remote's rules get ``on_ephemeral_message``."""
+        self._send(EphemeralMessage(type, bytes(value)))
+
+    def _send(self, message: codec.PartyMessage) -> None:
+        if self.closed:
+            raise PeerClosed("the connection to this peer has ended")
+        self.channel.extension(EXTENSION, codec.encode(message))
+
+    async def _transact(self, build) -> Any:
+        tx_id = secrets.token_bytes(12).hex()
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._pending[tx_id] = future
+        try:
+            self._send(build(Transaction(tx_id)))
+            timeout = self.party.rules.transaction_timeout
+            try:
+                return await asyncio.wait_for(future, timeout)
+            except asyncio.TimeoutError:
+                raise TransactionTimeout() from None
+        finally:
+            self._pending.pop(tx_id, None)
+
+    # -- incoming ----------------------------------------------------------------------------------
+
+    def _on_party_payload(self, payload: bytes) -> None:
+        """Called by the party channel handler for every ``party`` extension payload."""
+        try:
+            message = codec.decode(payload)
+        except codec.PartyCodecError as exc:
+            self.party.emit("error", exc, self)
+            self.stream.destroy(exc)
+            return
+        if message is None:
+            return  # unknown AnyType: passed over, as in JS
+        tx = getattr(message, "transaction", None)
+        if tx is not None and tx.is_return:
+            future = self._pending.get(tx.id)
+            if future is not None and not future.done():
+                future.set_result(message)
+            return
+        self.spawn(self._dispatch(message))
+
+    async def _dispatch(self, message: codec.PartyMessage) -> None:
+        rules = self.party.rules
+        try:
+            if isinstance(message, EphemeralMessage):
+                await rules.on_ephemeral_message(self, message.type, message.value)
+                self.party.emit("ephemeral", self, message.type, message.value)
+                return
+            if isinstance(message, IntroduceFeeds):
+                keys = await rules.on_introduce_feeds(self, list(message.keys))
+                answer: codec.PartyMessage = IntroduceFeeds(
+                    Transaction(message.transaction.id, True) if message.transaction else None,
+                    tuple(keys or ()),
+                )
+            else:
+                result = await rules.on_request(self, message.type, message.value)
+                rtype, rvalue = result if result is not None else (None, None)
+                answer = Request(
+                    Transaction(message.transaction.id, True) if message.transaction else None, rtype, rvalue
+                )
+            if message.transaction is not None and not self.closed:
+                self._send(answer)
+        except PeerClosed:
+            pass
+        except Exception as exc:  # a rules bug: report it, keep the connection
+            log.exception("rules hook failed for %r", message)
+            self.party.emit("error", exc, self)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any] | Awaitable[Any]) -> asyncio.Task:
+        """Run ``coro`` as a task owned by this peer (cancelled when the connection ends)."""
+        task = asyncio.ensure_future(coro)
+        if self.closed:
+            task.cancel()
+            return task
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if not isinstance(exc, PeerClosed):
+                log.error("peer task failed: %r", exc)
+                self.party.emit("error", exc, self)
+
+    def _close(self, error: BaseException | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.error = error
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(PeerClosed(f"connection ended: {error}" if error else "connection ended"))
+        self._pending.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        self.emit("close", error)

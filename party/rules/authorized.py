@@ -1,0 +1,190 @@
+"""Authorized writers (hyperdb-style): the party creator's feed is the root of trust.
+
+* The party key *is* the creator's feed key, as a hyperdb's key is its source feed's key.
+* An authorized writer authorizes another key by appending an authorization record to its own feed:
+  the bytes ``AUTH_MAGIC || key`` (32-byte key).  The record is signed like every block, replicates with
+  the feed, and survives restarts; authorization is transitive (an authorized writer's records count) and
+  additive.
+* Peers introduce and replicate only authorized feeds.  A key introduced before its authorization is
+  known is held back (and an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event emitted);
+  it is replicated as soon as a record authorizing it arrives.  A channel the remote opens for a feed
+  that is not authorized is refused (``find_feed`` returns None) with the same error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ...feeds.hypercore.crypto import discovery_key as make_discovery_key
+from ..errors import UnauthorizedFeed
+from ..feed_store import FeedStore
+from ..rules import Rules
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...feeds.hypercore import Hypercore
+    from ..party import Party
+    from ..peer import Peer
+
+AUTH_MAGIC = b"\x00hyperparty/authorize/v1\x00"
+
+
+def authorization_record(key: bytes) -> bytes:
+    """The block that authorizes ``key``."""
+    if len(key) != 32:
+        raise ValueError("a feed key is 32 bytes")
+    return AUTH_MAGIC + bytes(key)
+
+
+def parse_authorization(block: bytes) -> bytes | None:
+    """The key a block authorizes, or None when it is not an authorization record."""
+    if len(block) == len(AUTH_MAGIC) + 32 and block.startswith(AUTH_MAGIC):
+        return bytes(block[len(AUTH_MAGIC) :])
+    return None
+
+
+class AuthorizedWritersRules(Rules):
+    """Replicate only feeds reachable from the root feed (the party key) by authorization records."""
+
+    name = "authorized"
+
+    def __init__(self, store: FeedStore, local: "Hypercore", root_key: bytes, *,
+                 transaction_timeout: float | None = 10.0) -> None:
+        self.store = store
+        self.local = local
+        self.root_key = bytes(root_key)
+        self.transaction_timeout = transaction_timeout
+        self.authorized: list[bytes] = [self.root_key]
+        self._scanned: dict[bytes, int] = {}
+        self._held: set[bytes] = set()
+        self._party: "Party | None" = None
+        self._watching: set[bytes] = set()
+
+    # -- the trust graph -----------------------------------------------------------------------------
+
+    def is_authorized(self, key: bytes) -> bool:
+        return bytes(key) in self.authorized
+
+    @property
+    def writable(self) -> bool:
+        """True when the local feed may write for the party (it is authorized)."""
+        return self.is_authorized(self.local.key)
+
+    async def load(self) -> None:
+        """Scan the stored authorized feeds for records (run once at start; the rest is incremental)."""
+        await self.store.ready()
+        changed = True
+        while changed:
+            changed = False
+            for key in list(self.authorized):
+                core = self.store.get(key)
+                if core is not None:
+                    self._watch(core)
+                    changed |= await self._scan(core)
+
+    async def _scan(self, core: "Hypercore") -> bool:
+        """Read the records of an authorized core's new local blocks; True if the set grew."""
+        start = self._scanned.get(core.key, 0)
+        grew = False
+        for seq in range(start, core.length):
+            if not core.has(seq):
+                continue
+            key = parse_authorization(await core.get(seq))
+            if key is not None and key not in self.authorized:
+                self.authorized.append(key)
+                grew = True
+        self._scanned[core.key] = core.length
+        if grew:
+            await self._on_new_authorizations()
+        return grew
+
+    def _watch(self, core: "Hypercore") -> None:
+        if core.key in self._watching:
+            return
+        self._watching.add(core.key)
+
+        def on_download(index: int, data: bytes) -> None:
+            key = parse_authorization(bytes(data))
+            if key is not None and key not in self.authorized and self.is_authorized(core.key):
+                self.authorized.append(key)
+                asyncio.ensure_future(self._on_new_authorizations())
+
+        core.on("download", on_download)
+
+    async def authorize(self, key: bytes) -> int:
+        """Authorize ``key`` (the local feed must be authorized); returns the record's seq."""
+        key = bytes(key)
+        if not self.writable:
+            raise UnauthorizedFeed("the local feed is not authorized, so it cannot authorize others")
+        seq = await self.local.append(authorization_record(key))
+        if key not in self.authorized:
+            self.authorized.append(key)
+            await self._on_new_authorizations()
+        return seq
+
+    async def _on_new_authorizations(self) -> None:
+        for key in list(self.authorized):
+            core = self.store.get(key)
+            if core is not None:
+                self._watch(core)
+        party = self._party
+        if party is None:
+            return
+        for peer in list(party.peers):
+            if not peer.closed:
+                peer.spawn(self._share(peer))
+
+    async def _share(self, peer: "Peer") -> None:
+        """Introduce and replicate every authorized feed this peer has not been given yet."""
+        fresh: list[bytes] = []
+        for key in list(self.authorized):
+            core = self.store.get(key)
+            if core is None and key in self._held:
+                core = await self.store.add(key)
+            if core is None or core.key in peer.replicated_keys:
+                continue
+            self._held.discard(key)
+            self._watch(core)
+            await peer.replicate(core)
+            fresh.append(core.key)
+        if fresh:
+            await peer.introduce_feeds(fresh)
+
+    # -- hooks -----------------------------------------------------------------------------------------
+
+    async def ready(self, peer: "Peer") -> None:
+        self._party = peer.party
+        if not self._scanned:
+            await self.load()
+
+    async def handshake(self, peer: "Peer") -> None:
+        await self._share(peer)
+
+    async def on_introduce_feeds(self, peer: "Peer", keys: list[bytes]) -> None:
+        for key in keys:
+            if len(key) != 32:
+                continue
+            if not self.is_authorized(key):
+                self._held.add(key)
+                peer.party.emit("error", UnauthorizedFeed(f"feed {key.hex()} is not authorized"), peer)
+                continue
+            core = await self.store.add(key)
+            self._watch(core)
+            await peer.replicate(core)
+            await self._scan(core)
+        return None
+
+    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Hypercore | None":
+        core = self.store.by_discovery_key(discovery_key)
+        if core is None:
+            for key in self.authorized:
+                if make_discovery_key(key) == discovery_key:
+                    core = await self.store.add(key)
+                    break
+        if core is None or not self.is_authorized(core.key):
+            peer.party.emit(
+                "error", UnauthorizedFeed(f"refused a channel for unauthorized feed {discovery_key.hex()}"), peer
+            )
+            return None
+        self._watch(core)
+        return core
