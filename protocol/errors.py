@@ -1,0 +1,61 @@
+"""Protocol errors.  Messages match the JS hypercore-protocol 6.12.0 strings where JS has one."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ProtocolError", "MessageTooLarge", "InvalidHeader", "TooManyFeeds", "InvalidFeedMessage",
+    "FirstFeedMismatch", "MissingNonce", "TooManyQueued", "RemoteTimeout", "StreamDestroyed",
+    "BufferLimitExceeded",
+]
+
+
+class ProtocolError(Exception):
+    """The remote broke the protocol; the stream is destroyed with this error."""
+
+
+class MessageTooLarge(ProtocolError):
+    def __init__(self, msg: str = "Remote message is larger than 8MB (max allowed)") -> None:
+        super().__init__(msg)
+
+
+class InvalidHeader(ProtocolError):
+    def __init__(self, msg: str = "Remote sent invalid header") -> None:
+        super().__init__(msg)
+
+
+class TooManyFeeds(ProtocolError):
+    def __init__(self, limit: int = 256) -> None:
+        super().__init__(f"Only {limit} feeds currently supported. Open a Github issue if you need more")
+
+
+class InvalidFeedMessage(ProtocolError):
+    def __init__(self, msg: str = "Remote sent invalid feed message") -> None:
+        super().__init__(msg)
+
+
+class FirstFeedMismatch(ProtocolError):
+    def __init__(self, msg: str = "First shared hypercore must be the same") -> None:
+        super().__init__(msg)
+
+
+class MissingNonce(ProtocolError):
+    def __init__(self, msg: str = "Remote did not include a nonce") -> None:
+        super().__init__(msg)
+
+
+class TooManyQueued(ProtocolError):
+    def __init__(self, msg: str = "Remote sent too many messages on an unopened feed") -> None:
+        super().__init__(msg)
+
+
+class RemoteTimeout(ProtocolError):
+    def __init__(self, msg: str = "Remote timed out") -> None:
+        super().__init__(msg)
+
+
+class BufferLimitExceeded(ProtocolError):
+    """More bytes buffered than the configured bound (e.g. data sent before any key could be known)."""
+
+
+class StreamDestroyed(Exception):
+    """An operation on a stream that was already destroyed or finalized."""

@@ -1,0 +1,279 @@
+"""Sans-IO framing and encryption of hypercore-protocol 6 (bytes in, decoded messages out).
+
+``Wire`` knows nothing of sockets, channels or feeds.  It turns outgoing messages into frames
+(``varint(len) ‖ varint(channel << 4 | type) ‖ payload``), XORs everything after the sender's first Feed
+frame with the sender's XSalsa20 stream, and turns incoming bytes back into ``(channel, type, message)``
+tuples, decrypting from the byte after the remote's first (plaintext) Feed frame.
+
+Incoming rules (hypercore-protocol 6.12.0):
+
+* a frame length above ``max_frame`` (8 MiB) or a length varint longer than 4 bytes: :class:`MessageTooLarge`;
+* zero-length frames are keep-alives; bodies shorter than 2 bytes are ignored;
+* an undecodable header varint: :class:`InvalidHeader`;
+* the first frame must be a Feed, with a 32-byte discovery key and (when encrypting) a 24-byte nonce;
+  later Feeds must have 32-byte keys: :class:`InvalidFeedMessage` / :class:`MissingNonce`;
+* the first discovery keys of both sides must match when encrypting: :class:`FirstFeedMismatch`;
+* until the local side knows the key (``start`` was called), parsing stops after the remote's first
+  frame and later bytes are buffered, at most ``max_buffer`` of them (:class:`BufferLimitExceeded`).
+
+Undecodable payloads of types 1..9 and types 10..14 are dropped, like JS does.
+"""
+
+from __future__ import annotations
+
+from . import messages
+from .cipher import XSalsa20
+from .errors import (
+    BufferLimitExceeded,
+    FirstFeedMismatch,
+    InvalidFeedMessage,
+    InvalidHeader,
+    MessageTooLarge,
+    MissingNonce,
+)
+from .messages import Feed, MessageError
+from .varint import VarintError, encode_into
+
+__all__ = ["Wire", "MAX_FRAME", "KEEP_ALIVE"]
+
+MAX_FRAME = 8 * 1024 * 1024
+KEEP_ALIVE = -1  # pseudo type reported for zero-length frames
+
+_decode = messages.decode
+
+
+class Wire:
+    """Frame codec + stream cipher for one connection."""
+
+    def __init__(self, *, encrypt: bool = True, max_frame: int = MAX_FRAME, max_buffer: int | None = None) -> None:
+        self.encrypt = encrypt
+        self.max_frame = max_frame
+        self.max_buffer = max_buffer if max_buffer is not None else 2 * max_frame + 65536
+        self.key: bytes | None = None
+        self.discovery_key: bytes | None = None
+        self.nonce: bytes | None = None
+        self.remote_discovery_key: bytes | None = None
+        self.remote_nonce: bytes | None = None
+        self._tx: XSalsa20 | None = None
+        self._rx: XSalsa20 | None = None
+        self._out = bytearray()
+        self._buf = bytearray()  # plaintext waiting to be parsed
+        self._pos = 0
+        self._raw = bytearray()  # ciphertext held while we cannot decrypt yet
+        self._first_seen = False  # parsed the remote's first frame
+        self.bytes_received = 0
+        self.bytes_sent = 0
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self.key is not None
+
+    def start(self, key: bytes, discovery_key: bytes, nonce: bytes | None) -> None:
+        """Send the first Feed frame (plaintext, carrying ``nonce`` when encrypting) and start the ciphers."""
+        if self.key is not None:
+            raise RuntimeError("the wire already has its key")
+        if self.remote_discovery_key is not None and self.encrypt and self.remote_discovery_key != discovery_key:
+            raise FirstFeedMismatch()
+        self.key = bytes(key)
+        self.discovery_key = bytes(discovery_key)
+        self._frame(0, Feed(self.discovery_key, nonce if self.encrypt else None), plaintext=True)
+        if self.encrypt:
+            if nonce is None or len(nonce) != 24:
+                raise ValueError("an encrypted stream needs a 24-byte nonce")
+            self.nonce = bytes(nonce)
+            self._tx = XSalsa20(self.key, self.nonce)
+            if self.remote_nonce is not None:
+                self._start_rx()
+
+    def send(self, channel: int, message) -> None:
+        """Queue one message on ``channel`` (encrypted once the wire has started)."""
+        self._frame(channel, message)
+
+    def send_ping(self) -> None:
+        """Queue a keep-alive (a zero-length frame: one ``0x00`` byte, encrypted)."""
+        if self.key is None:
+            return
+        self._emit(b"\x00")
+
+    def _frame(self, channel: int, message, plaintext: bool = False) -> None:
+        body = bytearray()
+        encode_into(body, (channel << 4) | message.TYPE)
+        message.encode_into(body)
+        frame = bytearray()
+        encode_into(frame, len(body))
+        frame += body
+        if plaintext:
+            self._out += frame
+            self.bytes_sent += len(frame)
+        else:
+            self._emit(frame)
+
+    def _emit(self, frame) -> None:
+        if self._tx is not None:
+            frame = self._tx.xor(frame)
+        self._out += frame
+        self.bytes_sent += len(frame)
+
+    def pending(self) -> int:
+        """Bytes queued for sending."""
+        return len(self._out)
+
+    def data_to_send(self) -> bytes:
+        """Take everything queued for the transport."""
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    # -- receiving ----------------------------------------------------------------------------------
+
+    def _start_rx(self) -> None:
+        assert self.key is not None and self.remote_nonce is not None
+        self._rx = XSalsa20(self.key, self.remote_nonce)
+        if self._raw:
+            raw = bytes(self._raw)
+            self._raw.clear()
+            self._append_plain(self._rx.xor(raw))
+
+    def _append_plain(self, data) -> None:
+        buf = self._buf
+        if self._pos and self._pos >= len(buf) // 2:
+            del buf[: self._pos]
+            self._pos = 0
+        buf += data
+        if len(buf) - self._pos > self.max_buffer:
+            raise BufferLimitExceeded(f"more than {self.max_buffer} bytes buffered")
+
+    @property
+    def unparsed(self) -> int:
+        """Decrypted bytes not parsed yet (after :meth:`start` released held-back input)."""
+        return len(self._buf) - self._pos
+
+    @property
+    def waiting_for_key(self) -> bool:
+        """True when bytes are held back until :meth:`start` gives the key."""
+        return self.encrypt and self._first_seen and self._rx is None
+
+    def receive_data(self, data) -> list:
+        """Feed received bytes; returns the complete messages as ``(channel, type, message)`` tuples.
+
+        ``message`` is a dataclass from :mod:`messages`, or None for a keep-alive (type
+        :data:`KEEP_ALIVE`).  Frames whose payload does not decode are dropped.  Raises a
+        :class:`~hyperparty.protocol.errors.ProtocolError` for fatal violations.
+        """
+        if data:
+            self.bytes_received += len(data)
+            if not self._first_seen or not self.encrypt:
+                self._append_plain(data)
+            elif self._rx is not None:
+                self._append_plain(self._rx.xor(data))
+            else:
+                self._raw += data
+                if len(self._raw) > self.max_buffer:
+                    raise BufferLimitExceeded(f"more than {self.max_buffer} bytes received before the key was known")
+                return []
+        return self._parse()
+
+    def _parse(self) -> list:
+        out: list = []
+        buf = self._buf
+        pos = self._pos
+        end = len(buf)
+        max_frame = self.max_frame
+        while pos < end:
+            # frame length: at most 4 varint bytes
+            b = buf[pos]
+            if b < 0x80:
+                length = b
+                p = pos + 1
+            else:
+                length = 0
+                shift = 0
+                p = pos
+                while True:
+                    if p >= end:
+                        self._pos = pos
+                        return out
+                    if p - pos >= 4:
+                        raise MessageTooLarge()
+                    b = buf[p]
+                    p += 1
+                    length |= (b & 0x7F) << shift
+                    if b < 0x80:
+                        break
+                    shift += 7
+            if length > max_frame:
+                raise MessageTooLarge()
+            if p + length > end:
+                break
+            pos = p + length
+            if length == 0:
+                out.append((0, KEEP_ALIVE, None))
+                continue
+            if length < 2:
+                continue
+            body = memoryview(buf)[p:pos]
+            try:
+                header, hp = messages._varint(body, 0)
+            except VarintError:
+                body.release()
+                raise InvalidHeader() from None
+            channel = header >> 4
+            type_ = header & 15
+            if not self._first_seen:
+                try:
+                    msg = self._first_frame(channel, type_, body[hp:])
+                finally:
+                    body.release()
+                out.append((channel, 0, msg))
+                if self.encrypt:
+                    rest = bytes(buf[pos:])
+                    del buf[:]
+                    self._pos = 0
+                    if self._rx is None:
+                        self._raw += rest
+                        return out
+                    buf += self._rx.xor(rest)
+                    pos = 0
+                    end = len(buf)
+                continue
+            try:
+                if type_ == 0:
+                    msg = self._feed(body[hp:])
+                else:
+                    msg = _decode(type_, body[hp:])
+            finally:
+                body.release()
+            if msg is not None:
+                out.append((channel, type_, msg))
+        self._pos = pos
+        if pos == len(buf):
+            buf.clear()
+            self._pos = 0
+        return out
+
+    def _feed(self, payload) -> Feed:
+        try:
+            msg = _decode(0, payload)
+        except MessageError:
+            raise InvalidFeedMessage() from None
+        if len(msg.discovery_key) != 32 or (msg.nonce is not None and len(msg.nonce) != 24):
+            raise InvalidFeedMessage()
+        return msg
+
+    def _first_frame(self, channel: int, type_: int, payload) -> Feed:
+        if type_ != 0:
+            raise InvalidFeedMessage()
+        msg = self._feed(payload)
+        self._first_seen = True
+        self.remote_discovery_key = msg.discovery_key
+        if self.encrypt:
+            if msg.nonce is None:
+                raise MissingNonce()
+            if self.discovery_key is not None and self.discovery_key != msg.discovery_key:
+                raise FirstFeedMismatch()
+            self.remote_nonce = msg.nonce
+            if self.key is not None:
+                self._rx = XSalsa20(self.key, self.remote_nonce)
+        return msg
