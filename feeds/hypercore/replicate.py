@@ -1,0 +1,525 @@
+"""hypercore 7.7.1 replication (``lib/replicate.js``) over a hypercore-protocol 6 channel.
+
+One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  The exchange, as in JS
+(shared/spec/hypercore-protocol-6.md §13):
+
+* on the handshake the peer joins ``core.peers`` and, when downloading, sends ``Want`` for 1 048 576-block
+  windows (always window 0 first);
+* a ``Want`` is answered with ``Have{start, length, bitfield=RLE(our bits)}`` (plus an eager
+  ``Have{start: length-1}`` the first time), after which every new local block is announced;
+* ``Have`` messages fill the set of blocks the remote has (:class:`~.ranges.RangeSet`), then
+  :meth:`ReplicationPeer.update` sends ``Request`` for blocks we lack — waiting ``get``s first, then
+  selections (random order, or linear) — at most ``max_requests`` (16) in flight, each block reserved
+  feed-wide so two peers never fetch the same one;
+* a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; a ``Data``
+  is verified and stored by ``core.put``: any verification error destroys the whole stream (the feed is
+  left unchanged), as in JS;
+* non-live: when every selected block is local the downloader sends ``Info{uploading: true,
+  downloading: false}``; the uploader answers ``Info{false, false}`` and both close their channel
+  (``expected_feeds`` then finalizes the stream).  Live: nothing ends, new appends flow as ``Have``s.
+* request timeout: each protocol tick decrements the oldest in-flight request; after 6 ticks without an
+  answer the stream is destroyed (``Request timeout``).
+
+Differences from JS, on purpose: the remote's blocks are kept as runs, so a ``Have`` announcing a huge
+range costs O(1) memory (JS loops over every index); ``remote_length`` counts blocks we already have too
+(JS's ``remoteBitfield.last()`` forgets them; it only changes when a non-live selection ends, never what is
+requested).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import TYPE_CHECKING, Any
+
+from ...protocol import messages as m
+from ...protocol.stream import Channel, ProtocolStream
+from .errors import HypercoreError, NodeNotFoundError, NoProofError, VerificationError
+from .ranges import RangeSet, runs_from_bits
+from .rle import RLEError
+from .rle import decode as rle_decode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import Hypercore
+
+__all__ = ["ReplicationPeer", "attach", "attach_sync", "replicate", "RequestTimeout", "WANT_WINDOW"]
+
+log = logging.getLogger(__name__)
+
+WANT_WINDOW = 1024 * 1024
+MAX_INFLIGHT_WANTS = 16
+REQUEST_TICKS = 6
+MAX_REMOTE_RUNS = 1 << 20  # runs of remote blocks we track per peer before calling the peer hostile
+MAX_BITFIELD_BYTES = WANT_WINDOW // 8 * 16  # a Have bitfield never needs more than 16 windows
+
+
+class RequestTimeout(HypercoreError):
+    def __init__(self, message: str = "Request timeout") -> None:
+        super().__init__(message)
+
+
+class RemoteMisbehaved(HypercoreError):
+    """The remote announced more than we are willing to track."""
+
+
+class ReplicationPeer:
+    """Replication state for one core on one stream (JS ``Peer`` in lib/replicate.js)."""
+
+    def __init__(
+        self,
+        core: "Hypercore",
+        stream: ProtocolStream,
+        *,
+        live: bool | None = None,
+        download: bool | None = None,
+        upload: bool = True,
+        max_requests: int | None = None,
+        ack: bool = False,
+    ) -> None:
+        self.core = core
+        self.stream = stream
+        self.channel: Channel | None = None
+        self.live = stream.live if live is None else bool(live)
+        self.default_downloading = download is None and not core.writable
+        self.downloading = (not core.writable) if download is None else bool(download)
+        self.uploading = bool(upload)
+        self.max_requests = max_requests or core.max_requests or 16
+        self.ack = bool(ack)
+        self.remote_ack = False
+        self.remote_has = RangeSet()
+        self.remote_length = 0
+        self.remote_want = False
+        self.remote_downloading = True
+        self.remote_tree = None
+        self.wants: set[int] | None = set()
+        self.inflight_wants = 0
+        self.inflight: list[list[int]] = []  # [ticks, index, bytes, hash]
+        self.ready_done = False
+        self.closed = False
+        self._end_called = False
+        self._have_seen = False
+        self._last_seek_bytes = -1
+
+    def __repr__(self) -> str:
+        return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def on_handshake(self, channel: Channel) -> None:
+        self.remote_ack = self.stream.remote_ack
+        self.ready()
+
+    def ready(self) -> None:
+        """The remote's handshake arrived: join the feed's peers and ask for Haves."""
+        if self.ready_done or self.closed:
+            return
+        self.ready_done = True
+        self.core.peers.append(self)
+        self._send_wants()
+        self.core.emit("peer-add", self)
+
+    def on_close(self, channel: Channel, error: BaseException | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        core = self.core
+        if self in core.peers:
+            core.peers.remove(self)
+        for req in self.inflight:
+            core.reserved.set(req[1], False)
+        self.inflight.clear()
+        self.remote_want = False
+        if self.ready_done and not core.closed:
+            core.update_peers()
+            core.emit("peer-remove", self)
+
+    def end(self) -> None:
+        """Non-live end of replication (JS ``Peer.end``)."""
+        channel = self.channel
+        if channel is None or self.closed:
+            return
+        if not self.downloading and not self.remote_downloading and not self.live:
+            if not self.default_downloading:
+                channel.info(uploading=False, downloading=False)
+            channel.close()
+            return
+        if not self._end_called:
+            self._end_called = True
+            self.downloading = False
+            channel.info(uploading=True, downloading=False)
+            return
+        if not self.live:
+            channel.close()
+
+    def destroy(self, error: BaseException) -> None:
+        self.stream.destroy(error)
+
+    # -- called by the core -----------------------------------------------------------------------------
+
+    def have(self, start: int, length: int | None = None) -> None:
+        if self.remote_want and self.channel is not None:
+            self.channel.have(start, length)
+
+    def unhave(self, start: int, length: int | None = None) -> None:
+        if self.remote_want and self.channel is not None:
+            self.channel.unhave(start, length)
+
+    # -- messages -------------------------------------------------------------------------------------
+
+    def on_message(self, channel: Channel, msg: Any) -> None:
+        if self.closed or self.core.closed:
+            return
+        t = msg.TYPE
+        try:
+            if t == 9:
+                self._on_data(msg)
+            elif t == 7:
+                self._on_request(msg)
+            elif t == 3:
+                self._on_have(msg)
+            elif t == 5:
+                self._on_want(msg)
+            elif t == 2:
+                self._on_info(msg)
+            elif t == 4:
+                self._on_unhave(msg)
+            # Unwant (6) and Cancel (8) are ignored by hypercore 7
+        except (HypercoreError, RLEError) as exc:
+            self.destroy(exc)
+
+    def on_extension(self, channel: Channel, name: str, payload: bytes) -> None:
+        self.core.emit("extension", name, payload, self)
+
+    def on_tick(self, channel: Channel) -> None:
+        if not self.inflight:
+            return
+        req = self.inflight[0]
+        req[0] -= 1
+        if req[0] > 0:
+            return
+        index = req[1]
+        if self.core.has(index) and not req[3]:
+            self.inflight.pop(0)
+            self.core.reserved.set(index, False)
+            return
+        self.destroy(RequestTimeout())
+
+    def _on_want(self, msg: m.Want) -> None:
+        core = self.core
+        length = msg.length or 0
+        if msg.start % 8192 or length % 8192:
+            return
+        if not self.remote_want and core.length > 0 and core.has(core.length - 1):
+            self.channel.have(core.length - 1)
+        self.remote_want = True
+        self.channel.have(msg.start, length, core.bitfield.compress(msg.start, length))
+
+    def _on_have(self, msg: m.Have) -> None:
+        core = self.core
+        length = 1 if msg.length is None else msg.length
+        if self.ack and msg.ack and msg.bitfield is None and core.has(msg.start):
+            self.stream.emit("ack", self, msg.start)
+            return
+        if length == WANT_WINDOW:
+            self.inflight_wants -= 1
+        old_length = self.remote_length
+        if msg.bitfield is not None:
+            if length in (0, 1):
+                self.wants = None  # compat mode: the remote answered a Want without a window
+            bits = rle_decode(msg.bitfield, 4, MAX_BITFIELD_BYTES)
+            end = msg.start + 8 * len(bits)
+            self.remote_has.remove(msg.start, end)
+            for a, b in runs_from_bits(bits, msg.start):
+                self.remote_has.add(a, b)
+            if end > self.remote_length:
+                self.remote_length = max(self.remote_has.last, 0) if self.remote_has.last > 0 else 0
+        else:
+            end = msg.start + (length or 1)
+            self.remote_has.add(msg.start, end)
+            if end > self.remote_length:
+                self.remote_length = end
+        if len(self.remote_has) > MAX_REMOTE_RUNS:
+            raise RemoteMisbehaved("Remote announced too many block ranges")
+        if not self._have_seen or self.remote_length != old_length:
+            self._have_seen = True
+            core.emit("remote-update", self)
+        self._update_end()
+        self.update()
+
+    def _on_unhave(self, msg: m.Unhave) -> None:
+        length = 1 if msg.length is None else msg.length
+        self.remote_has.remove(msg.start, msg.start + length)
+        self.update()
+
+    def _on_info(self, msg: m.Info) -> None:
+        self.remote_downloading = bool(msg.downloading)
+        if self.remote_downloading or self.live:
+            return
+        self.update()
+        if self.core.selections and self.downloading:
+            return
+        self.end()
+
+    def _on_request(self, msg: m.Request) -> None:
+        if not self.uploading:
+            return
+        core = self.core
+        index = msg.index
+        digest = msg.nodes or 0
+        want_hash = bool(msg.hash)
+        if msg.bytes:
+            if msg.bytes == self._last_seek_bytes:
+                return
+            self._last_seek_bytes = msg.bytes
+            try:
+                index, _ = core.seek(msg.bytes)
+                digest = 0
+            except HypercoreError:
+                pass
+        if self.remote_tree is None:
+            from .tree_index import TreeIndex
+
+            self.remote_tree = TreeIndex()
+        try:
+            proof = core.proof(index, digest=digest, hash=want_hash, remote_tree=self.remote_tree)
+        except (NoProofError, NodeNotFoundError):
+            raise NoProofError("No proof available for this index") from None
+        value = None
+        if not want_hash:
+            if not core.has(index):
+                return  # cleared block: no reply at all (as JS)
+            value = core.read_block(index)
+        if index + 1 > self.remote_length:
+            self.remote_length = index + 1
+        self.channel.send(m.Data(index, value, proof.nodes, proof.signature))
+        stats = core.stats
+        stats["uploaded_blocks"] += 1
+        if value is not None:
+            stats["uploaded_bytes"] += len(value)
+        core.emit("upload", index, value, self)
+
+    def _on_data(self, msg: m.Data) -> None:
+        core = self.core
+        index = msg.index
+        value = msg.value
+        if value is not None and not core.allow_push and not core.reserved.get(index):
+            if not core.has(index):
+                self.channel.unhave(index)
+            return
+        core.put(index, value, msg, from_peer=self)
+        if self.closed:
+            return
+        if self.remote_ack and value is not None:
+            self.channel.have(index, 1, ack=True)
+        inflight = self.inflight
+        for k, req in enumerate(inflight):
+            if req[1] == index:
+                del inflight[k]
+                break
+        core.reserved.set(index, False)
+        core.update_peers()
+
+    # -- choosing what to request ---------------------------------------------------------------------
+
+    def _update_end(self) -> None:
+        core = self.core
+        if self.live or core.sparse or not core.selections:
+            return
+        end = core.length or -1
+        for peer in core.peers:
+            end = max(end, peer.remote_length)
+        core.selections[0].end = end
+
+    def update(self) -> None:
+        """Send Requests for what the feed wants and the remote has (JS ``update``)."""
+        if self.closed or not self.ready_done:
+            return
+        while self._update():
+            pass
+        core = self.core
+        if self.downloading and not self.live and not core.sparse and not core.selections and not self.inflight:
+            self.end()  # the feed resolved the last selection itself when the last block arrived
+            return
+        self._send_wants()
+
+    def _remote_candidate(self, start: int, end: int, skip_hash: bool = False) -> int:
+        """First block in ``[start, end)`` the remote has, we lack and nobody is fetching; -1 if none."""
+        core = self.core
+        first_missing = core.bitfield.first_missing
+        reserved = core.reserved.get
+        tree_get = core.tree.get
+        for a, b in self.remote_has.runs_from(start, end):
+            i = a
+            while i < b:
+                if skip_hash:
+                    if not tree_get(2 * i) and not reserved(i):
+                        return i
+                    i += 1
+                    continue
+                i = first_missing(i, b)
+                if i < 0:
+                    break
+                if not reserved(i):
+                    return i
+                i += 1
+        return -1
+
+    def _update(self) -> bool:
+        """One round of requests; True when a selection or waiting entry finished (lists changed)."""
+        if not self.downloading:
+            return False
+        core = self.core
+        if len(self.inflight) >= self.max_requests:
+            return False
+        waiting = core.waiting
+        n = len(waiting)
+        if n:
+            offset = random.randrange(n) if n > 1 else 0
+            for k in range(n):
+                if len(self.inflight) >= self.max_requests:
+                    return False
+                w = waiting[(k + offset) % n]
+                if w.bytes:
+                    continue  # seek-by-bytes waits are served by other peers' Data
+                if w.update:
+                    target = self.remote_length - 1
+                    if target >= core.length and not core.reserved.get(target) and target in self.remote_has:
+                        self._request(target, 0, True)
+                    continue
+                i = w.index
+                if i in self.remote_has and not core.has(i) and not core.reserved.get(i):
+                    self._request(i, 0, bool(w.hash))
+        selections = core.selections
+        n = len(selections)
+        if not n:
+            return False
+        offset = random.randrange(n) if n > 1 else 0
+        for k in range(n):
+            if len(self.inflight) >= self.max_requests:
+                return False
+            sel = selections[(k + offset) % n]
+            if self._download_range(sel):
+                return True
+        return False
+
+    def _download_range(self, sel) -> bool:
+        core = self.core
+        start = sel.start
+        wanted_end = self.remote_length if sel.end == -1 else min(sel.end, self.remote_length)
+        while len(self.inflight) < self.max_requests:
+            if sel.linear or wanted_end - start <= 1:
+                i = self._remote_candidate(start, wanted_end, sel.hash)
+            else:
+                pos = random.randrange(start, wanted_end) if wanted_end > start else start
+                i = self._remote_candidate(pos, wanted_end, sel.hash)
+                if i < 0 and pos > start:
+                    i = self._remote_candidate(start, pos, sel.hash)
+            if i < 0:
+                if sel.end != -1 and core.length >= sel.end and core._selection_done(sel):
+                    core.resolve_selection(sel)
+                    if not self.live and not core.sparse and not core.selections:
+                        self.end()
+                    return True
+                return False
+            self._request(i, 0, sel.hash)
+        return False
+
+    def _request(self, index: int, bytes_: int, hash_: bool) -> None:
+        core = self.core
+        core.reserved.set(index, True)
+        self.inflight.append([REQUEST_TICKS, index, bytes_, hash_])
+        self.channel.send(m.Request(index, bytes_, hash_, core.digest(index)))
+
+    def _send_wants(self) -> None:
+        if self.wants is None or not self.downloading or self.channel is None:
+            return
+        if len(self.inflight) >= self.max_requests:
+            return
+        core = self.core
+        for w in core.waiting:
+            if self.inflight_wants >= MAX_INFLIGHT_WANTS:
+                return
+            index = w.index if w.index >= 0 else w.start
+            self._send_want(index // WANT_WINDOW)
+        for sel in core.selections:
+            if self.inflight_wants >= MAX_INFLIGHT_WANTS:
+                return
+            w = 0
+            while w < self.remote_length and (sel.end == -1 or w < sel.end):
+                if (w // WANT_WINDOW) not in self.wants:
+                    self._send_want(w // WANT_WINDOW)
+                    break
+                w += WANT_WINDOW
+        self._send_want(0)
+
+    def _send_want(self, window: int) -> None:
+        if self.wants is None or window in self.wants or self.inflight_wants >= MAX_INFLIGHT_WANTS:
+            return
+        self.wants.add(window)
+        self.inflight_wants += 1
+        self.channel.want(window * WANT_WINDOW, WANT_WINDOW)
+
+
+def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> ReplicationPeer | None:
+    """Attach an opened ``core`` to ``stream``: one channel, one :class:`ReplicationPeer` (its handler).
+
+    Options: ``live`` (default: the stream's), ``download`` (default: not writable), ``upload`` (True),
+    ``max_requests`` (16), ``ack``.  Non-live non-sparse replication makes sure the feed has its
+    "download everything" selection, as JS does.  Returns None when the stream is already closed.
+    """
+    if stream.destroyed:
+        return None
+    peer = ReplicationPeer(core, stream, **options)
+    if not peer.live and not core.sparse and not core.selections:
+        from .selections import Selection
+
+        core.selections.append(Selection(0, -1))
+    channel = stream.feed(core.key, handler=peer)
+    if channel is None:
+        return None
+    if channel.handler is not peer:  # this core is already attached to the stream
+        return channel.handler
+    peer.channel = channel
+    if stream.remote_id is not None:
+        peer.remote_ack = stream.remote_ack
+        peer.ready()
+    return peer
+
+
+async def attach(core: "Hypercore", stream: ProtocolStream, **options: Any) -> ReplicationPeer | None:
+    """Open ``core`` if needed, then :func:`attach_sync` it to ``stream``."""
+    await core.ready()
+    return attach_sync(core, stream, **options)
+
+
+def replicate(core: "Hypercore", *, stream: ProtocolStream | None = None, **options: Any) -> ProtocolStream:
+    """A protocol stream replicating ``core`` (JS ``feed.replicate(opts)``).
+
+    Without ``stream`` a new one is made with ``expected_feeds=1``, the core's id and sorted extensions,
+    so a non-live session ends by itself once both sides are done.  Stream options (``live``, ``encrypt``,
+    ``timeout``, ``user_data``, ``ack``, ``extensions``, ``id``) are taken from ``options``.
+    """
+    stream_keys = ("live", "encrypt", "timeout", "user_data", "ack", "extensions", "id", "expected_feeds", "nonce")
+    stream_opts = {k: options.pop(k) for k in stream_keys if k in options}
+    if stream is None:
+        stream_opts.setdefault("expected_feeds", 1)
+        stream_opts.setdefault("id", core.id)
+        stream_opts.setdefault("extensions", core.extensions)
+        stream = ProtocolStream(**stream_opts)
+    live = stream.live
+    if "ack" in stream_opts:
+        options.setdefault("ack", stream_opts["ack"])
+    if core.opened:
+        attach_sync(core, stream, live=live, **options)
+    else:
+        import asyncio
+
+        async def later() -> None:
+            try:
+                await attach(core, stream, live=live, **options)
+            except Exception as exc:  # opening failed: the stream cannot replicate this core
+                stream.destroy(exc)
+
+        task = asyncio.ensure_future(later())
+        stream.on("close", lambda _err: task.cancel() if not task.done() else None)
+    return stream
