@@ -19,7 +19,7 @@ Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md)
   the remote finalizes when it sees it); :meth:`destroy` aborts with an error.
 
 Channel handlers are plain objects; each of these methods is optional:
-``on_message(channel, message)``, ``on_extension(channel, name, payload)``, ``on_handshake(channel)``,
+``on_open(channel)`` (called by ``feed()`` before anything is sent or delivered), ``on_message(channel, message)``, ``on_extension(channel, name, payload)``, ``on_handshake(channel)``,
 ``on_tick(channel)``, ``on_close(channel, error)``.
 
 Stream events (``stream.on(name, fn)``): ``feed`` (discovery_key), ``handshake`` (), ``extension``
@@ -263,6 +263,7 @@ class ProtocolStream(EventEmitter):
         ch.local_id = self._local_count
         self._local_count += 1
         self.channels.append(ch)
+        _call(handler, "on_open", ch)
         try:
             if self.key is None:
                 self.key = key
@@ -279,16 +280,31 @@ class ProtocolStream(EventEmitter):
             return None
         if self.remote_id is not None:
             _call(handler, "on_handshake", ch)
-        queued = ch._queue
-        if queued:
-            ch._queue = None
-            for message in queued:
-                if ch.closed or self.destroyed:
-                    break
-                _call(ch.handler, "on_message", ch, message)
+        if ch._queue:
+            # like JS, messages that arrived before we opened the channel are delivered on the next tick,
+            # after the caller of feed() finished setting up
+            try:
+                asyncio.get_running_loop().call_soon(self._flush_queue, ch)
+            except RuntimeError:
+                self._flush_queue(ch)
         if self.wire.unparsed:
             self._resume_parsing()
         return ch
+
+    def _flush_queue(self, ch: Channel) -> None:
+        queued = ch._queue or []
+        k = 0
+        while k < len(queued):  # the list may grow while we deliver
+            message = queued[k]
+            k += 1
+            if ch.closed or self.destroyed:
+                return
+            try:
+                _call(ch.handler, "on_message", ch, message)
+            except ProtocolError as exc:
+                self.destroy(exc)
+                return
+        ch._queue = None
 
     def _close_channel(self, ch: Channel, error: BaseException | None, local: bool) -> None:
         if ch.closed:
@@ -401,6 +417,9 @@ class ProtocolStream(EventEmitter):
             if len(queue) > self.max_queued:
                 raise TooManyQueued()
             queue.append(msg)
+            return
+        if ch._queue is not None:  # opened, earlier messages not delivered yet: keep the order
+            ch._queue.append(msg)
             return
         handler = ch.handler
         if handler is not None:

@@ -105,6 +105,9 @@ class ReplicationPeer:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
+    def on_open(self, channel: Channel) -> None:
+        self.channel = channel
+
     def on_handshake(self, channel: Channel) -> None:
         self.remote_ack = self.stream.remote_ack
         self.ready()
@@ -479,10 +482,6 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
         return None
     if channel.handler is not peer:  # this core is already attached to the stream
         return channel.handler
-    peer.channel = channel
-    if stream.remote_id is not None:
-        peer.remote_ack = stream.remote_ack
-        peer.ready()
     return peer
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ...feeds.hypercore.crypto import discovery_key as make_discovery_key
 from ..errors import UnauthorizedFeed
 from ..feed_store import FeedStore
-from ..rules import Rules
+from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...feeds.hypercore import Hypercore

@@ -24,7 +24,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..feed_store import FeedStore
-from ..rules import Rules
+from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...feeds.hypercore import Hypercore

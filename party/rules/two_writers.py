@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..feed_store import FeedStore
-from ..rules import Rules
+from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...feeds.hypercore import Hypercore

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..feeds import Feed
-    from .peer import Peer
+    from ...feeds import Feed
+    from ..peer import Peer
 
 
 class Rules:
