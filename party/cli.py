@@ -111,9 +111,9 @@ async def _await(awaitable: Any) -> Any:
 
 
 # -- command modules (each has ``register(cli)``): one import + one entry per module ------------------
-from . import cli_core, cli_replicate  # noqa: E402  (imported last: the modules use emit/CommandError from here)
+from . import cli_chat, cli_core, cli_replicate  # noqa: E402  (imported last: they use emit/CommandError)
 
-COMMAND_MODULES: list[Any] = [cli_core, cli_replicate]
+COMMAND_MODULES: list[Any] = [cli_core, cli_replicate, cli_chat]
 
 
 def build() -> CommandLine:

@@ -1,0 +1,115 @@
+"""``hyperparty chat``: the seed's "single party, multi-writer" example as a command.
+
+``hyperparty chat --party KEY --storage STORAGE (--listen HOST:PORT | --connect HOST:PORT)
+[--rules two-writers|multifeed|authorized]``
+
+* stdin: each line is appended to this peer's own feed; ``/eph TEXT`` sends an ephemeral message to the
+  connected peers; ``/auth KEY`` authorizes another writer (``authorized`` rules).  End of input ends the
+  chat (after a short grace period so the last lines replicate).
+* stdout (JSON lines): ``{"local": KEY, "party": KEY}`` first; ``{"port"}`` once listening;
+  ``{"connected": "HOST:PORT"}`` once connected; ``{"feed", "seq", "data"}`` for every block received from
+  another feed; ``{"ephemeral", "from"}`` for every ephemeral message; ``{"authorized", "length"}`` after
+  ``/auth``.
+
+``--party`` may be left out with the ``multifeed`` rules (multifeed's default key) and with ``authorized``
+when this peer creates the party (its own feed's key becomes the party key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING
+
+from .cli import CommandError, emit
+from .cli_core import block_text
+from .cli_replicate import parse_host_port
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cli import CommandLine
+
+__all__ = ["register"]
+
+EOF_GRACE = 1.0
+
+
+def _key_arg(text: str | None, what: str) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise CommandError(f"{what} is not hex: {text!r}") from None
+    if len(raw) != 32:
+        raise CommandError(f"{what} must be 32 bytes (64 hex characters)")
+    return raw
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    from .chat import ChatNode
+
+    party_key = _key_arg(args.party, "--party")
+    if party_key is None and args.rules == "two-writers":
+        raise CommandError("--party KEY is required with the two-writers rules")
+    if (args.listen is None) == (args.connect is None):
+        raise CommandError("give exactly one of --listen HOST:PORT and --connect HOST:PORT")
+
+    def on_message(feed_key: bytes, seq: int, data: bytes) -> None:
+        emit({"feed": feed_key.hex(), "seq": seq, "data": block_text(data)})
+
+    def on_ephemeral(text: str, peer_id: bytes | None) -> None:
+        emit({"ephemeral": text, "from": peer_id.hex() if peer_id else None})
+
+    node = ChatNode(args.storage, party_key=party_key, rules=args.rules, on_message=on_message, on_ephemeral=on_ephemeral)
+    await node.start()
+    try:
+        emit({"local": node.local.key.hex(), "party": node.party.key.hex()})
+        if args.listen is not None:
+            host, port = parse_host_port(args.listen)
+            try:
+                bound = await node.listen(host, port)
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            emit({"port": bound})
+        else:
+            host, port = parse_host_port(args.connect)
+            try:
+                await node.connect(host, port)
+            except (OSError, asyncio.TimeoutError) as exc:
+                raise CommandError(f"cannot connect to {host}:{port}: {exc}") from None
+            emit({"connected": f"{host}:{port}"})
+        loop = asyncio.get_running_loop()
+        while True:
+            raw = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+            if not raw:
+                break
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                if line.startswith("/eph "):
+                    node.send_ephemeral(line[5:])
+                elif line.startswith("/auth "):
+                    key = _key_arg(line[6:].strip(), "/auth KEY")
+                    length = await node.authorize(key)
+                    emit({"authorized": key.hex(), "length": length})
+                elif line:
+                    await node.say(line)
+            except (ValueError, CommandError) as exc:
+                print(f"hyperparty: {exc}", file=sys.stderr, flush=True)
+        await asyncio.sleep(EOF_GRACE)
+    finally:
+        await node.close()
+    return 0
+
+
+def register(cli: "CommandLine") -> None:
+    """Add ``chat``."""
+
+    def chat_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--party", metavar="KEY", help="party key (hex)")
+        p.add_argument("--storage", required=True, metavar="STORAGE", help="memory | file:DIR | lmdb:DIR")
+        p.add_argument("--listen", metavar="HOST:PORT")
+        p.add_argument("--connect", metavar="HOST:PORT")
+        p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
+
+    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed", arguments=chat_args)
