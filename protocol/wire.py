@@ -57,6 +57,7 @@ class Wire:
         self._tx: XSalsa20 | None = None
         self._rx: XSalsa20 | None = None
         self._out = bytearray()
+        self._plain = bytearray()  # frames queued after the first, not encrypted yet
         self._buf = bytearray()  # plaintext waiting to be parsed
         self._pos = 0
         self._raw = bytearray()  # ciphertext held while we cannot decrypt yet
@@ -111,17 +112,23 @@ class Wire:
             self._emit(frame)
 
     def _emit(self, frame) -> None:
+        # frames after the first are encrypted lazily, all at once in data_to_send(): one cipher call per
+        # transport write instead of one per frame (the key stream is continuous, so this is the same)
         if self._tx is not None:
-            frame = self._tx.xor(frame)
-        self._out += frame
+            self._plain += frame
+        else:
+            self._out += frame
         self.bytes_sent += len(frame)
 
     def pending(self) -> int:
         """Bytes queued for sending."""
-        return len(self._out)
+        return len(self._out) + len(self._plain)
 
     def data_to_send(self) -> bytes:
-        """Take everything queued for the transport."""
+        """Take everything queued for the transport (encrypting what needs it)."""
+        if self._plain:
+            self._out += self._tx.xor(self._plain)
+            self._plain.clear()
         out = bytes(self._out)
         self._out.clear()
         return out
