@@ -1,0 +1,39 @@
+"""Random-access storage for feeds: one contract (:mod:`.base`), three backends.
+
+* ``memory`` — :class:`MemoryStorage`, bytearrays in a dict;
+* ``file:DIR`` — :class:`FileStorage`, one directory per feed holding exactly the files JS hypercore 7
+  writes (``key``, ``secret_key``, ``tree``, ``data``, ``bitfield``, ``signatures``);
+* ``lmdb:DIR`` — :class:`LmdbStorage`, many feeds in one LMDB environment, crash-safe per transaction.
+
+:func:`open_storage` picks one from a spec string.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .base import OutOfRangeError, RandomAccessFile, Storage, StorageClosedError, StorageError
+from .file import FileStorage
+from .lmdb_storage import LmdbStorage
+from .memory import MemoryStorage
+
+__all__ = [
+    "open_storage", "Storage", "RandomAccessFile", "MemoryStorage", "FileStorage", "LmdbStorage",
+    "StorageError", "OutOfRangeError", "StorageClosedError",
+]
+
+
+def open_storage(spec: "str | Storage") -> Storage:
+    """``"memory"``, ``"file:DIR"`` or ``"lmdb:DIR"`` -> a :class:`Storage` (a Storage passes through)."""
+    if isinstance(spec, Storage):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"a storage spec is a string like 'file:DIR', not {type(spec).__name__}")
+    kind, sep, where = spec.partition(":")
+    if spec == "memory":
+        return MemoryStorage()
+    if sep and where and kind == "file":
+        return FileStorage(os.path.expanduser(where))
+    if sep and where and kind == "lmdb":
+        return LmdbStorage(os.path.expanduser(where))
+    raise ValueError(f"unknown storage {spec!r}: use memory, file:DIR or lmdb:DIR")
