@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..feeds.hypercore.merkle import Node as _MerkleNode
 from .varint import VarintError, encode_into
 from .varint import decode as _varint
 
@@ -378,13 +379,9 @@ class Cancel:
         return _parse_request(cls, fields, False)
 
 
-@dataclass(slots=True)
-class Node:
-    """A merkle tree node in a Data proof: flat-tree index, BLAKE2b-256 hash, byte size."""
-
-    index: int
-    hash: bytes
-    size: int
+# A merkle tree node in a Data proof (flat-tree index, BLAKE2b-256 hash, byte size): the same NamedTuple
+# hypercore's tree uses, so a received proof goes to ``Hypercore.put`` without conversion.
+Node = _MerkleNode
 
 
 @dataclass(slots=True)
