@@ -88,6 +88,11 @@ async def run_stream(
                     raise exc
         if not stream.destroyed:  # write loop cannot end first; read loop ended on EOF -> finalized
             stream.finalize()
+        for t in tasks:  # stop reading before draining the remote's last bytes below
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
         with contextlib.suppress(ConnectionError, OSError):
             await flush()
             if stream.finalized and writer.can_write_eof() and not transport.is_closing():
