@@ -34,13 +34,38 @@ log = logging.getLogger(__name__)
 
 
 class _PartyChannel:
-    """Handler of the party's own channel: routes extension payloads to the peer and the rules."""
+    """Handler of the party's own channel: routes extension payloads to the peer and the rules.
+
+    When the party key is also a feed's key (the authorized rules' root feed, like a hyperdb's source
+    feed) that feed replicates on this same channel: ``add_delegate`` hands every non-extension message,
+    tick, handshake and close to its replication handler.
+    """
 
     def __init__(self, binding: "_Connection") -> None:
         self.binding = binding
+        self.delegate = None
+
+    def add_delegate(self, handler) -> None:
+        self.delegate = handler
 
     def on_extension(self, channel, name: str, payload: bytes) -> None:
         self.binding.on_extension(name, payload)
+
+    def on_message(self, channel, message) -> None:
+        if self.delegate is not None:
+            self.delegate.on_message(channel, message)
+
+    def on_handshake(self, channel) -> None:
+        if self.delegate is not None:
+            self.delegate.on_handshake(channel)
+
+    def on_tick(self, channel) -> None:
+        if self.delegate is not None:
+            self.delegate.on_tick(channel)
+
+    def on_close(self, channel, error) -> None:
+        if self.delegate is not None:
+            self.delegate.on_close(channel, error)
 
 
 class _Connection:

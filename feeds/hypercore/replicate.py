@@ -467,21 +467,34 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
     """Attach an opened ``core`` to ``stream``: one channel, one :class:`ReplicationPeer` (its handler).
 
     Options: ``live`` (default: the stream's), ``download`` (default: not writable), ``upload`` (True),
-    ``max_requests`` (16), ``ack``.  Non-live non-sparse replication makes sure the feed has its
-    "download everything" selection, as JS does.  Returns None when the stream is already closed.
+    ``max_requests`` (16), ``ack``.  A non-sparse feed is given its "download everything" selection when
+    it has none (live: when it has no open-ended one).  Returns None when the stream is already closed.
     """
     if stream.destroyed:
         return None
     peer = ReplicationPeer(core, stream, **options)
-    if not peer.live and not core.sparse and not core.selections:
+    # a non-sparse feed downloads everything: JS adds that selection for non-live replication only, so a
+    # feed whose non-live session ended would never download in a later live one; we keep it open-ended
+    if not core.sparse and (not core.selections or (peer.live and all(s.end != -1 for s in core.selections))):
         from .selections import Selection
 
         core.selections.append(Selection(0, -1))
     channel = stream.feed(core.key, handler=peer)
     if channel is None:
         return None
-    if channel.handler is not peer:  # this core is already attached to the stream
-        return channel.handler
+    existing = channel.handler
+    if existing is peer:
+        return peer
+    if isinstance(existing, ReplicationPeer):  # this core is already attached to the stream
+        return existing
+    add_delegate = getattr(existing, "add_delegate", None)
+    if add_delegate is None or getattr(existing, "delegate", None) is not None:
+        raise ValueError("the stream's channel for this feed is already used by another handler")
+    # the channel is open for another purpose (a party channel keyed by this feed): replicate on it too
+    add_delegate(peer)
+    peer.on_open(channel)
+    if stream.remote_id is not None:
+        peer.on_handshake(channel)
     return peer
 
 

@@ -139,9 +139,12 @@ class AuthorizedWritersRules(Rules):
         fresh: list[bytes] = []
         for key in list(self.authorized):
             core = self.store.get(key)
-            if core is None and key in self._held:
+            if core is None:
+                # an authorized writer we have no blocks of yet: keep an (empty) replica anyway, so its
+                # blocks flow through us as soon as any peer that has them connects (hyperdb does the
+                # same with the writers it learns from authorizations)
                 core = await self.store.add(key)
-            if core is None or core.key in peer.replicated_keys:
+            if core.key in peer.replicated_keys:
                 continue
             self._held.discard(key)
             self._watch(core)
