@@ -20,7 +20,8 @@ Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md)
 
 Channel handlers are plain objects; each of these methods is optional:
 ``on_open(channel)`` (called by ``feed()`` before anything is sent or delivered), ``on_message(channel, message)``, ``on_extension(channel, name, payload)``, ``on_handshake(channel)``,
-``on_tick(channel)``, ``on_close(channel, error)``.
+``on_tick(channel)``, ``on_close(channel, error)``, ``on_batch_end(channel)`` (once after all the messages
+of one received chunk were delivered: handlers that react per chunk rather than per message use it).
 
 Stream events (``stream.on(name, fn)``): ``feed`` (discovery_key), ``handshake`` (), ``extension``
 (channel, name, payload) for channels without a handler method, ``prefinalize`` (done), ``end`` (),
@@ -177,6 +178,7 @@ class ProtocolStream(EventEmitter):
         self._keep_alive = 0
         self._remote_keep_alive = 0
         self._processing = False
+        self._batch: list = []  # (handler, channel) to call on_batch_end for after this input chunk
         self._resume = False
         self._output_listener: Callable[[], None] | None = None
         self._closed_future: asyncio.Future | None = None
@@ -367,25 +369,34 @@ class ProtocolStream(EventEmitter):
     def _process(self, events: list) -> None:
         self._processing = True
         try:
-            while True:
-                for channel_id, type_, msg in events:
-                    if self.destroyed:
-                        return
-                    try:
-                        self._dispatch(channel_id, type_, msg)
-                    except ProtocolError as exc:
-                        self.destroy(exc)
-                        return
-                if not self._resume or self.destroyed:
+            self._process_events(events)
+        finally:
+            self._processing = False
+            batch = self._batch
+            if batch:
+                self._batch = []
+                for handler, ch in batch:
+                    if not ch.closed and not self.destroyed:
+                        handler.on_batch_end(ch)
+
+    def _process_events(self, events: list) -> None:
+        while True:
+            for channel_id, type_, msg in events:
+                if self.destroyed:
                     return
-                self._resume = False
                 try:
-                    events = self.wire.receive_data(b"")
+                    self._dispatch(channel_id, type_, msg)
                 except ProtocolError as exc:
                     self.destroy(exc)
                     return
-        finally:
-            self._processing = False
+            if not self._resume or self.destroyed:
+                return
+            self._resume = False
+            try:
+                events = self.wire.receive_data(b"")
+            except ProtocolError as exc:
+                self.destroy(exc)
+                return
 
     def receive_eof(self) -> None:
         """The remote ended its side: finalize (JS: ``finish`` -> ``finalize``)."""
@@ -426,6 +437,8 @@ class ProtocolStream(EventEmitter):
             on_message = getattr(handler, "on_message", None)
             if on_message is not None:
                 on_message(ch, msg)
+            if getattr(handler, "on_batch_end", None) is not None and (handler, ch) not in self._batch:
+                self._batch.append((handler, ch))
 
     def _on_feed(self, channel_id: int, msg: m.Feed) -> None:
         if channel_id >= self.max_feeds:

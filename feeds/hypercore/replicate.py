@@ -99,6 +99,7 @@ class ReplicationPeer:
         self._end_called = False
         self._have_seen = False
         self._last_seek_bytes = -1
+        self._needs_update = False
 
     def __repr__(self) -> str:
         return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
@@ -320,7 +321,12 @@ class ReplicationPeer:
                 del inflight[k]
                 break
         core.reserved.set(index, False)
-        core.update_peers()
+        self._needs_update = True  # refill the pipeline once per received chunk (on_batch_end)
+
+    def on_batch_end(self, channel: Channel) -> None:
+        if self._needs_update:
+            self._needs_update = False
+            self.core.update_peers()
 
     # -- choosing what to request ---------------------------------------------------------------------
 
