@@ -100,6 +100,16 @@ async def test_sparse_reader_fetches_only_what_is_asked():
     p.a.destroy()
 
 
+async def test_max_requests_option_bounds_requests_in_flight():
+    w = await writer_with(BLOCKS)
+    r = Hypercore(MemoryStorage(), key=w.key, max_requests=4)
+    await r.ready()
+    peak = []
+    r.on("download", lambda i, d: peak.append(max(len(p.inflight) for p in r.peers) if r.peers else 0))
+    assert await asyncio.wait_for(pipe(w.replicate(), r.replicate()).wait(), 10) == (None, None)
+    assert r.length == 300 and 1 <= max(peak) <= 4
+
+
 async def test_several_readers_and_requests_in_flight_bounded():
     w = await writer_with(BLOCKS)
     readers = [await reader_of(w) for _ in range(3)]
@@ -110,7 +120,7 @@ async def test_several_readers_and_requests_in_flight_bounded():
     for p in pipes:
         assert await asyncio.wait_for(p.wait(), 10) == (None, None)
     assert all(r.length == 300 and r.has(0, 300) for r in readers)
-    assert max(peak) <= 16
+    assert max(peak) <= rep.DEFAULT_MAX_REQUESTS
 
 
 async def test_chain_of_readers_over_tcp():

@@ -141,7 +141,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         storage_cache_size: int = 65536,
         extensions: Iterable[str] = (),
         id: bytes | None = None,
-        max_requests: int = 16,
+        max_requests: int | None = None,
         allow_push: bool = False,
     ) -> None:
         EventEmitter.__init__(self)
