@@ -163,6 +163,10 @@ class ReplicationPeer:
             self._end_called = True
             self.downloading = False
             channel.info(uploading=True, downloading=False)
+            if not self.live and self.stream.remote_live:
+                # a live remote ignores that Info and would keep us open forever (JS stays open here);
+                # we are done, so close our side, which ends the stream once no other feed is pending
+                channel.close()
             return
         if not self.live:
             channel.close()
