@@ -71,6 +71,10 @@ class RandomAccessFile(ABC):
     @abstractmethod
     def size(self) -> int: ...
 
+    def write_many(self, offset: int, chunks: "list[bytes]") -> None:
+        """Write ``chunks`` back to back from ``offset`` (one append batch).  Default: one joined write."""
+        self.write(offset, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
     def flush(self) -> None:
         """Make everything written so far durable.  Default: nothing to do."""
 

@@ -497,7 +497,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         data_file = self._data
         tree_file = self._tree_file.file
         with self._storage.transaction():
-            data_file.write(self.byte_length, blocks[0] if n == 1 else b"".join(blocks))
+            data_file.write_many(self.byte_length, blocks)
             tree_file.write(HEADER_SIZE + 40 * lo, buf)
             for idx, raw in extra:
                 tree_file.write(HEADER_SIZE + 40 * idx, raw)
