@@ -36,6 +36,7 @@ from .base import (
 )
 
 _ZERO_CHUNK = 1 << 20  # zero-fill in 1 MiB writes
+_GROUP_BYTES = 1 << 20
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -150,16 +151,25 @@ class FileRandomAccessFile(RandomAccessFile):
         if offset < 0:
             check_range(offset, 0)
         fd = self._writer_fd()
-        step = _IOV_MAX
-        for i in range(0, len(chunks), step):
-            part = chunks[i : i + step]
-            n = sum(len(c) for c in part)
-            if n == 0:
-                continue
-            written = os.pwritev(fd, part, offset)
-            if written != n:  # short write: finish the rest the plain way
-                self.write(offset + written, b"".join(part)[written:])
-            offset += n
+        # groups of about 1 MiB: the kernel copies each group while it is still in the CPU caches
+        # (one 64 MB pwritev is measurably slower than 64 writes of 1 MB)
+        part: list = []
+        size = 0
+        for chunk in chunks:
+            part.append(chunk)
+            size += len(chunk)
+            if size >= _GROUP_BYTES or len(part) >= _IOV_MAX:
+                offset = self._pwritev(fd, part, size, offset)
+                part = []
+                size = 0
+        if part:
+            self._pwritev(fd, part, size, offset)
+
+    def _pwritev(self, fd: int, part: list, size: int, offset: int) -> int:
+        written = os.pwritev(fd, part, offset) if size else 0
+        if written != size:  # short write: finish the rest the plain way
+            self.write(offset + written, b"".join(part)[written:])
+        return offset + size
 
     def delete(self, offset: int, length: int) -> None:
         fd = self._reader_fd()
