@@ -16,7 +16,7 @@ the codec is written by hand rather than pulling in generated protobuf code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Union
 
 

@@ -42,7 +42,6 @@ from .errors import (
     InvalidFeedMessage,
     ProtocolError,
     RemoteTimeout,
-    StreamDestroyed,
     TooManyFeeds,
     TooManyQueued,
 )
@@ -550,10 +549,6 @@ class ProtocolStream(EventEmitter):
         if self._closed_future is None:
             self._closed_future = asyncio.get_running_loop().create_future()
         return await asyncio.shield(self._closed_future)
-
-    def ensure_open(self) -> None:
-        if self.destroyed:
-            raise StreamDestroyed("the protocol stream is closed")
 
     # -- conveniences ----------------------------------------------------------------------------------
 

@@ -81,11 +81,9 @@ async def run_stream(
         for t in done:
             if not t.cancelled() and t.exception() is not None:
                 exc = t.exception()
-                if isinstance(exc, (ConnectionError, OSError)):
-                    stream.destroy(exc)
-                else:
-                    stream.destroy(exc)
-                    raise exc
+                stream.destroy(exc)
+                if not isinstance(exc, (ConnectionError, OSError)):
+                    raise exc  # a bug, not a network failure: let it surface
         if not stream.destroyed:  # write loop cannot end first; read loop ended on EOF -> finalized
             stream.finalize()
         for t in tasks:  # stop reading before draining the remote's last bytes below

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...protocol import messages as m
 from ...protocol.stream import Channel, ProtocolStream
-from .errors import HypercoreError, NodeNotFoundError, NoProofError, VerificationError
+from .errors import HypercoreError, NodeNotFoundError, NoProofError
 from .ranges import RangeSet, runs_from_bits
 from .rle import RLEError
 from .rle import decode as rle_decode

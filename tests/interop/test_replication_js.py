@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-import pytest
 
 from hyperparty.feeds.hypercore import Hypercore
 from hyperparty.protocol import connect_tcp, serve_tcp
