@@ -490,3 +490,16 @@ async def test_large_extension_payloads_cross_tcp_intact():
     await asyncio.wait_for(task, 5)
     server.close()
     await server.wait_closed()
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg=st.builds(m.Data, u64, st.none() | st.binary(max_size=300),
+                     st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
+       extra=st.binary(max_size=12))
+def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
+    payload = m.encode(msg) + extra  # trailing bytes: unknown fields, or garbage
+    try:
+        general = m.Data.parse(m._fields(payload, 0, len(payload)))
+    except (m.MessageError, varint.VarintError):
+        general = None
+    assert m.decode(9, payload) == general
