@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from typing import Iterator
 
@@ -41,7 +42,7 @@ from .base import (
 __all__ = ["LmdbStorage", "LmdbFile", "PAGE_SIZE"]
 
 PAGE_SIZE = 4096
-MAP_SIZE = 1 << 40 if (os.sys.maxsize > 2**32) else 1 << 30  # sparse file; grows as used
+MAP_SIZE = 1 << 40 if sys.maxsize > 2**32 else 1 << 30  # address space only: the file grows as used
 _U64 = 8
 
 
