@@ -260,57 +260,42 @@ class Have:
 
 
 @dataclass(slots=True)
-class Unhave:
+class _Range:
+    """A ``[start, start+length)`` message (Unhave, Want, Unwant share the layout; only TYPE differs)."""
+
+    TYPE: ClassVar[int] = -1
+    start: int
+    length: int | None = None
+
+    def encode_into(self, out: bytearray) -> None:
+        _put_uint(out, 1, self.start)
+        if self.length is not None:
+            _put_uint(out, 2, self.length)
+
+    @classmethod
+    def parse(cls, fields):
+        return _parse_range(cls, fields)
+
+
+@dataclass(slots=True)
+class Unhave(_Range):
     """The sender no longer has ``[start, start+length)`` (length defaults to 1)."""
 
     TYPE: ClassVar[int] = 4
-    start: int
-    length: int | None = None
-
-    def encode_into(self, out: bytearray) -> None:
-        _put_uint(out, 1, self.start)
-        if self.length is not None:
-            _put_uint(out, 2, self.length)
-
-    @classmethod
-    def parse(cls, fields) -> "Unhave":
-        return _parse_range(cls, fields)
 
 
 @dataclass(slots=True)
-class Want:
+class Want(_Range):
     """Subscribe to Haves for ``[start, start+length)`` (hypercore uses windows of 1 048 576 blocks)."""
 
     TYPE: ClassVar[int] = 5
-    start: int
-    length: int | None = None
-
-    def encode_into(self, out: bytearray) -> None:
-        _put_uint(out, 1, self.start)
-        if self.length is not None:
-            _put_uint(out, 2, self.length)
-
-    @classmethod
-    def parse(cls, fields) -> "Want":
-        return _parse_range(cls, fields)
 
 
 @dataclass(slots=True)
-class Unwant:
+class Unwant(_Range):
     """Unsubscribe from ``[start, start+length)`` (hypercore 7 never sends it and ignores it)."""
 
     TYPE: ClassVar[int] = 6
-    start: int
-    length: int | None = None
-
-    def encode_into(self, out: bytearray) -> None:
-        _put_uint(out, 1, self.start)
-        if self.length is not None:
-            _put_uint(out, 2, self.length)
-
-    @classmethod
-    def parse(cls, fields) -> "Unwant":
-        return _parse_range(cls, fields)
 
 
 def _parse_request(cls, fields, with_nodes: bool):
