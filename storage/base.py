@@ -115,6 +115,47 @@ class Storage(ABC):
         return type(self).__name__
 
 
+class NamespacedStorage(Storage):
+    """Plumbing every backend shares: a namespace (tuple of path parts) under a root storage, the files
+    opened from the root and its subs (:class:`OpenFiles`), and closing them.
+
+    A backend calls :meth:`_init_namespace` in its constructor, :meth:`_check` before each use and
+    :meth:`_track` on each file it opens; :meth:`_release` runs once when the root storage closes.
+    """
+
+    def _init_namespace(self, namespace: tuple[str, ...], open_files: "OpenFiles | None") -> None:
+        self._namespace = namespace
+        self._prefix = "".join(part + "/" for part in namespace)
+        self._is_root = open_files is None
+        self._open_files = OpenFiles() if open_files is None else open_files
+        self._closed = False
+
+    def _check(self) -> None:
+        if self._closed or self._open_files.closed:
+            raise StorageClosedError(f"{self.description}: storage is closed")
+
+    def _track(self, file: RandomAccessFile) -> RandomAccessFile:
+        self._open_files.add(file)
+        return file
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._open_files.close_under(self._namespace)
+        if self._is_root:
+            self._open_files.closed = True
+            self._release()
+
+    def _release(self) -> None:
+        """Free the root's resources (called once, when the root storage closes)."""
+
+
+def namespace_of(prefix: str) -> tuple[str, ...]:
+    """The namespace parts of a ``/``-separated prefix (empty prefix: the root)."""
+    return split_path(prefix, "prefix") if prefix.strip("/") else ()
+
+
 def split_path(path: str, what: str = "name") -> tuple[str, ...]:
     """The components of a file name or namespace prefix (leading/trailing ``/`` ignored).
 

@@ -25,10 +25,10 @@ import errno
 import os
 
 from .base import (
+    NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
     RandomAccessFile,
-    Storage,
     StorageClosedError,
     StorageError,
     check_range,
@@ -229,7 +229,7 @@ def _fsync_directory(path: str) -> None:
         os.close(fd)
 
 
-class FileStorage(Storage):
+class FileStorage(NamespacedStorage):
     """A directory of random-access files; ``sub(prefix)`` is the sub-directory ``prefix``.
 
     The directory is created on the first write.  ``close()`` closes the files opened from this
@@ -247,25 +247,16 @@ class FileStorage(Storage):
         if not directory:
             raise ValueError("FileStorage needs a directory")
         self.directory = os.path.abspath(os.path.expanduser(directory))
-        self._is_root = _open_files is None
-        self._open_files = OpenFiles() if _open_files is None else _open_files
-        self._namespace = _namespace
-        self._closed = False
+        self._init_namespace(_namespace, _open_files)
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise StorageError(f"{self.directory} exists and is not a directory")
-
-    def _check(self) -> None:
-        if self._closed or self._open_files.closed:
-            raise StorageClosedError(f"{self.description}: storage is closed")
 
     def _path(self, name: str) -> str:
         return os.path.join(self.directory, *split_path(name))
 
     def open(self, name: str) -> FileRandomAccessFile:
         self._check()
-        f = FileRandomAccessFile(self._path(name), self._namespace, self._open_files)
-        self._open_files.add(f)
-        return f
+        return self._track(FileRandomAccessFile(self._path(name), self._namespace, self._open_files))
 
     def exists(self, name: str) -> bool:
         self._check()
@@ -279,14 +270,6 @@ class FileStorage(Storage):
             _open_files=self._open_files,
             _namespace=self._namespace + parts,
         )
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._open_files.close_under(self._namespace)
-        if self._is_root:
-            self._open_files.closed = True
 
     @property
     def description(self) -> str:

@@ -29,13 +29,14 @@ from typing import Iterator
 import lmdb
 
 from .base import (
+    NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
     RandomAccessFile,
-    Storage,
     StorageClosedError,
     StorageError,
     check_range,
+    namespace_of,
     split_path,
 )
 
@@ -277,7 +278,7 @@ class LmdbFile(RandomAccessFile):
         self._owner.discard(self)
 
 
-class LmdbStorage(Storage):
+class LmdbStorage(NamespacedStorage):
     """A namespace of files in the LMDB environment at ``directory`` (shared by every sub-namespace)."""
 
     def __init__(self, directory: "str | os.PathLike[str]", prefix: str = "", *, _env: _Env | None = None,
@@ -289,24 +290,14 @@ class LmdbStorage(Storage):
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise StorageError(f"{self.directory} exists and is not a directory")
         self._env = _env if _env is not None else _acquire(self.directory)
-        self._is_root = _env is None
-        self._namespace = split_path(prefix, "prefix") if prefix.strip("/") else ()
-        self._prefix = "".join(part + "/" for part in self._namespace)
-        self._open_files = OpenFiles() if _open_files is None else _open_files
-        self._closed = False
-
-    def _check(self) -> None:
-        if self._closed or self._open_files.closed:
-            raise StorageClosedError(f"{self.description}: storage is closed")
+        self._init_namespace(namespace_of(prefix), _open_files)
 
     def _path(self, name: str) -> str:
         return self._prefix + "/".join(split_path(name))
 
     def open(self, name: str) -> LmdbFile:
         self._check()
-        f = LmdbFile(self._env, self._path(name), self._namespace, self._open_files)
-        self._open_files.add(f)
-        return f
+        return self._track(LmdbFile(self._env, self._path(name), self._namespace, self._open_files))
 
     def exists(self, name: str) -> bool:
         self._check()
@@ -324,14 +315,8 @@ class LmdbStorage(Storage):
         with self._env.write():
             yield
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._open_files.close_under(self._namespace)
-        if self._is_root:
-            self._open_files.closed = True
-            _release(self._env)
+    def _release(self) -> None:
+        _release(self._env)
 
     @property
     def description(self) -> str:

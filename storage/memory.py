@@ -9,12 +9,13 @@ files it holds (tests use this to "reopen" a feed or to copy files around).
 from __future__ import annotations
 
 from .base import (
+    NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
     RandomAccessFile,
-    Storage,
     StorageClosedError,
     check_range,
+    namespace_of,
     split_path,
 )
 
@@ -101,7 +102,7 @@ class MemoryFile(RandomAccessFile):
                 self._owner.discard(self)
 
 
-class MemoryStorage(Storage):
+class MemoryStorage(NamespacedStorage):
     """A namespace of in-memory files.  ``sub()`` namespaces share one dictionary.
 
     ``close()`` closes the files opened from this namespace (and its sub-namespaces); the bytes stay in
@@ -116,22 +117,12 @@ class MemoryStorage(Storage):
         _open_files: OpenFiles | None = None,
     ) -> None:
         self._files = {} if files is None else files
-        self._namespace = split_path(prefix, "prefix") if prefix.strip("/") else ()
-        self._prefix = "".join(part + "/" for part in self._namespace)
-        self._is_root = _open_files is None
-        self._open_files = OpenFiles() if _open_files is None else _open_files
-        self._closed = False
-
-    def _check(self) -> None:
-        if self._closed or self._open_files.closed:
-            raise StorageClosedError(f"{self.description}: storage is closed")
+        self._init_namespace(namespace_of(prefix), _open_files)
 
     def open(self, name: str) -> MemoryFile:
         self._check()
         path = self._prefix + "/".join(split_path(name))
-        f = MemoryFile(path, self._files, self._namespace, self._open_files)
-        self._open_files.add(f)
-        return f
+        return self._track(MemoryFile(path, self._files, self._namespace, self._open_files))
 
     def exists(self, name: str) -> bool:
         self._check()
@@ -141,14 +132,6 @@ class MemoryStorage(Storage):
         self._check()
         path = self._prefix + "/".join(split_path(prefix, "prefix"))
         return MemoryStorage(self._files, path, _open_files=self._open_files)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._open_files.close_under(self._namespace)
-        if self._is_root:
-            self._open_files.closed = True
 
     @property
     def description(self) -> str:
