@@ -14,17 +14,9 @@ from hyperparty.protocol.stream import ProtocolStream
 from hyperparty.protocol.transport import pipe
 from hyperparty.storage.memory import MemoryStorage
 
+from util import eventually as wait_for
+
 pytestmark = pytest.mark.timeout(30)
-
-
-async def wait_for(predicate, timeout=5.0, what="condition"):
-    """Poll ``predicate`` until true; fail the test after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 class RecordingRules(Rules):

@@ -17,7 +17,8 @@ from hyperparty.protocol import pipe
 from hyperparty.protocol.errors import RemoteTimeout
 from hyperparty.storage import MemoryStorage
 
-from test_party import RecordingRules, first_peer, wait_for
+from test_party import RecordingRules, first_peer
+from util import eventually as wait_for
 
 
 async def test_peer_going_silent_mid_transaction_times_out_and_leaks_nothing():

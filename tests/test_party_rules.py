@@ -9,16 +9,9 @@ from hyperparty.party.chat import ChatNode
 from hyperparty.protocol import pipe
 from hyperparty.storage import MemoryStorage, open_storage
 
+from util import eventually as until
+
 PARTY = bytes(range(32))
-
-
-async def until(predicate, timeout=5.0, what="condition"):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def connect(a: ChatNode, b: ChatNode, live=True):

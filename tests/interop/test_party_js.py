@@ -8,24 +8,37 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 
 import pytest
 
 from hyperparty.party.chat import ChatNode
 from hyperparty.storage import MemoryStorage
 from jsnode import NodeProcess
+from util import eventually
 
 PARTY = "5a" * 32
 
 
 async def until(predicate, timeout=10.0, what="condition"):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await eventually(predicate, timeout, what)
+
+
+@contextlib.asynccontextmanager
+async def js_peer(node: ChatNode, python_listens: bool, script: str, *args: str):
+    """Start a JS peer connected to ``node``: it dials our listener, or listens and we dial it.
+    Yields the process and its ``ready`` event."""
+    if python_listens:
+        port = await node.listen("127.0.0.1", 0)
+        where = ["--connect", f"127.0.0.1:{port}"]
+    else:
+        where = ["--port", "0"]
+    async with NodeProcess(script, *args, *where) as js:
+        ready = await js.read_event("ready")
+        if not python_listens:
+            listening = await js.read_event("listening")
+            await node.connect("127.0.0.1", listening["port"])
+        yield js, ready
 
 
 def recorder():
@@ -41,16 +54,7 @@ async def test_python_party_and_js_party_peer(python_listens):
     await node.start()
     await node.say("python block 0")
     try:
-        if python_listens:
-            port = await node.listen("127.0.0.1", 0)
-            args = ["--connect", f"127.0.0.1:{port}"]
-        else:
-            args = ["--port", "0"]
-        async with NodeProcess("party-peer.js", "--party", PARTY, *args, "js block 0", "js block 1") as js:
-            ready = await js.read_event("ready")
-            if not python_listens:
-                listening = await js.read_event("listening")
-                await node.connect("127.0.0.1", listening["port"])
+        async with js_peer(node, python_listens, "party-peer.js", "--party", PARTY, "js block 0", "js block 1") as (js, ready):
             js_key = ready["key"]
             # IntroduceFeeds both ways
             intro = await js.read_event("introduce-feeds", timeout=10)
@@ -89,17 +93,8 @@ async def test_python_multifeed_rules_and_js_multifeed(python_listens):
     await node.say("py 0")
     await node.say("py 1")
     try:
-        if python_listens:
-            port = await node.listen("127.0.0.1", 0)
-            args = ["--connect", f"127.0.0.1:{port}"]
-        else:
-            args = ["--port", "0"]
-        async with NodeProcess("multifeed-peer.js", "--memory", "--writer-blocks", "js 0,js 1,js 2", "--live",
-                               *args) as js:
-            ready = await js.read_event("ready")
-            if not python_listens:
-                listening = await js.read_event("listening")
-                await node.connect("127.0.0.1", listening["port"])
+        async with js_peer(node, python_listens, "multifeed-peer.js", "--memory", "--writer-blocks", "js 0,js 1,js 2",
+                           "--live") as (js, ready):
             js_key = ready["writer"]
             await until(lambda: len({s for k, s, _ in got["blocks"] if k == js_key}) == 3, what="JS multifeed blocks")
             seen = set()
