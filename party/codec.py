@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from .. import varint
+
 
 class PartyCodecError(ValueError):
     """A party extension payload could not be decoded."""
@@ -54,15 +56,7 @@ PartyMessage = Union[IntroduceFeeds, Request, EphemeralMessage]
 
 # -- protobuf primitives -------------------------------------------------------------------------
 
-def _varint(n: int) -> bytes:
-    if n < 0:
-        raise ValueError("varints are unsigned")
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+_varint = varint.encode
 
 
 def _bytes_field(number: int, data: bytes) -> bytes:
@@ -74,18 +68,10 @@ def _bool_field(number: int, value: bool) -> bytes:
 
 
 def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise PartyCodecError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise PartyCodecError("varint too long")
+    try:
+        return varint.decode(buf, pos)
+    except varint.VarintError as exc:
+        raise PartyCodecError(str(exc)) from None
 
 
 def _fields(buf: bytes):

@@ -14,6 +14,8 @@ Hand-written: there is no Python package of this format, and it is ~60 lines.
 
 from __future__ import annotations
 
+from ... import varint
+
 __all__ = ["encode", "decode", "RLEError"]
 
 
@@ -22,15 +24,6 @@ class RLEError(ValueError):
 
     def __init__(self, message: str = "Invalid RLE bitfield") -> None:
         super().__init__(message)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def _varint_len(n: int) -> int:
@@ -62,9 +55,9 @@ def encode(bitfield: bytes) -> bytes:
         if enc_cost >= base_cost:
             return
         if head:
-            out.extend(_varint(2 * head))
+            out.extend(varint.encode(2 * head))
             out.extend(data[in_off : i - length])
-        out.extend(_varint(code))
+        out.extend(varint.encode(code))
         in_off = i
 
     i = 0
@@ -89,23 +82,16 @@ def encode(bitfield: bytes) -> bytes:
     if run_len:
         maybe_emit_run(n, run_len, run_byte)
     if in_off < n:
-        out += _varint(2 * (n - in_off))
+        out += varint.encode(2 * (n - in_off))
         out += data[in_off:n]
     return bytes(out)
 
 
 def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise RLEError()
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
+    try:
+        return varint.decode(buf, pos)
+    except varint.VarintError:
+        raise RLEError() from None
 
 
 def decode(buf: bytes, align: int = 1, max_length: int | None = None) -> bytes:
