@@ -320,30 +320,6 @@ def _parse_request(cls, fields, with_nodes: bool):
 
 
 @dataclass(slots=True)
-class Request:
-    """Ask for block ``index`` (``hash``: only its proof; ``nodes``: the requester's tree digest)."""
-
-    TYPE: ClassVar[int] = 7
-    index: int
-    bytes: int | None = None
-    hash: bool | None = None
-    nodes: int | None = None
-
-    def encode_into(self, out: bytearray) -> None:
-        _put_uint(out, 1, self.index)
-        if self.bytes is not None:
-            _put_uint(out, 2, self.bytes)
-        if self.hash is not None:
-            _put_bool(out, 3, self.hash)
-        if self.nodes is not None:
-            _put_uint(out, 4, self.nodes)
-
-    @classmethod
-    def parse(cls, fields) -> "Request":
-        return _parse_request(cls, fields, True)
-
-
-@dataclass(slots=True)
 class Cancel:
     """Cancel a Request (hypercore 7 never sends it and ignores it)."""
 
@@ -360,8 +336,28 @@ class Cancel:
             _put_bool(out, 3, self.hash)
 
     @classmethod
-    def parse(cls, fields) -> "Cancel":
+    def parse(cls, fields):
         return _parse_request(cls, fields, False)
+
+
+@dataclass(slots=True)
+class Request(Cancel):
+    """Ask for block ``index`` (``hash``: only its proof; ``nodes``: the requester's tree digest).
+
+    The fields of :class:`Cancel` plus ``nodes`` (field 4); a Request never equals a Cancel.
+    """
+
+    TYPE: ClassVar[int] = 7
+    nodes: int | None = None
+
+    def encode_into(self, out: bytearray) -> None:
+        Cancel.encode_into(self, out)
+        if self.nodes is not None:
+            _put_uint(out, 4, self.nodes)
+
+    @classmethod
+    def parse(cls, fields):
+        return _parse_request(cls, fields, True)
 
 
 # A merkle tree node in a Data proof (flat-tree index, BLAKE2b-256 hash, byte size): the same NamedTuple
