@@ -114,6 +114,9 @@ def _read_exact(file: "RandomAccessFile", length: int) -> bytes | None:
     return file.read(0, length)
 
 
+_PREFIX_MEMO_SIZE = 1 << 18  # entries kept by Hypercore._prefix_bytes before it starts over
+
+
 class Hypercore(EventEmitter, _feed_base.Feed):
     """A hypercore 7 feed.
 
@@ -203,6 +206,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         self._roots: list[Node] = []
         self._emit_sync = False
         self._offset_memo: tuple[int, int, int] = (-1, 0, 0)
+        self._prefix_memo: dict[int, int] = {}  # block i -> bytes in blocks [0, i) (see _prefix_bytes)
         self._synced: Any = None
         self._open_error: BaseException | None = None
 
@@ -379,6 +383,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
             with self._storage.transaction():
                 self._write_bitfield()
         self._tree_file.clear_cache()
+        self._prefix_memo.clear()
         self.length = length
         self.byte_length = sum(r.size for r in roots)
         self._roots = roots
@@ -598,14 +603,37 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         if memo_i == index - 1 and index > 0:  # offsets never change once the nodes exist
             offset = memo_off + memo_size
         else:
-            offset = 0
-            for r in _full_roots(2 * index):
-                node = cached.get(r) if cached else None
-                offset += (node if node is not None else get(r)).size
+            offset = self._prefix_bytes(index, cached)
         leaf = cached.get(2 * index) if cached else None
         if leaf is None:
             leaf = get(2 * index)
         return offset, leaf
+
+    def _prefix_bytes(self, i: int, cached: dict[int, Node] | None = None) -> int:
+        """Bytes in blocks ``[0, i)``: the sizes of the full roots of ``[0, i)``, memoised per prefix.
+
+        ``i`` is a sum of powers of two; the last root covers ``[i - low, i)`` with ``low`` the lowest set
+        bit of ``i`` (flat-tree index ``2*(i - low) + low - 1``), so the offset of ``i`` is the offset of
+        ``i - low`` plus that root's size.  Prefixes with many low zero bits are shared by many blocks, so
+        a replica filling blocks in random order mostly hits the memo after a step or two instead of
+        reading every root.  Offsets never change once the nodes exist (sizes are immutable).
+        """
+        memo = self._prefix_memo
+        get = self._tree_file.get
+        chain = []
+        while i and i not in memo:
+            low = i & -i
+            a = i - low
+            chain.append((i, 2 * a + low - 1))
+            i = a
+        offset = memo[i] if i else 0
+        if len(memo) > _PREFIX_MEMO_SIZE:
+            memo.clear()
+        for j, r in reversed(chain):
+            node = cached.get(r) if cached else None
+            offset += (node if node is not None else get(r)).size
+            memo[j] = offset
+        return offset
 
     def read_block(self, index: int) -> bytes:
         """Synchronously read block ``index`` (must be stored) and check it against its leaf node."""
@@ -972,6 +1000,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         bf = self.bitfield
         self._tree_file.clear_cache()
         self._offset_memo = (-1, 0, 0)
+        self._prefix_memo.clear()
         for i in range(self.length):
             if not bf.get(i):
                 continue
@@ -1021,6 +1050,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         except NodeNotFoundError:
             lo = hi = 0
         self._offset_memo = (-1, 0, 0)
+        self._prefix_memo.clear()
         with self._storage.transaction():
             if hi > lo:
                 self._data.delete(lo, hi - lo)
