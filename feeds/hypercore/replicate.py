@@ -13,7 +13,8 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
   :data:`DEFAULT_MAX_REQUESTS`), each block reserved
   feed-wide so two peers never fetch the same one;
 * a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; a ``Data``
-  is verified and stored by ``core.put``: any verification error destroys the whole stream (the feed is
+  is verified and stored by ``core.put`` (the Data of one received chunk share one storage transaction,
+  committed when the chunk is done: one LMDB commit per chunk instead of per block): any verification error destroys the whole stream (the feed is
   left unchanged), as in JS;
 * non-live: when every selected block is local the downloader sends ``Info{uploading: true,
   downloading: false}``; the uploader answers ``Info{false, false}`` and both close their channel
@@ -112,6 +113,7 @@ class ReplicationPeer:
         self._have_seen = False
         self._last_seek_bytes = -1
         self._needs_update = False
+        self._batch_txn = None  # storage transaction open while a received chunk's Data are stored
 
     def __repr__(self) -> str:
         return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
@@ -135,6 +137,7 @@ class ReplicationPeer:
         self.core.emit("peer-add", self)
 
     def on_close(self, channel: Channel, error: BaseException | None) -> None:
+        self._commit_batch()
         if self.closed:
             return
         self.closed = True
@@ -326,6 +329,10 @@ class ReplicationPeer:
             if not core.has(index):
                 self.channel.unhave(index)
             return
+        if self._batch_txn is None:  # one storage transaction for all the Data of one received chunk
+            txn = core.storage.transaction()
+            txn.__enter__()
+            self._batch_txn = txn
         core.put(index, value, msg, from_peer=self)
         if self.closed:
             return
@@ -343,7 +350,15 @@ class ReplicationPeer:
         core.reserved.set(index, False)
         self._needs_update = True  # refill the pipeline once per received chunk (on_batch_end)
 
+    def _commit_batch(self) -> None:
+        """Commit the chunk's storage transaction (every put in it was verified before it wrote)."""
+        txn = self._batch_txn
+        if txn is not None:
+            self._batch_txn = None
+            txn.__exit__(None, None, None)
+
     def on_batch_end(self, channel: Channel) -> None:
+        self._commit_batch()
         if self._needs_update:
             self._needs_update = False
             self.core.update_peers()
