@@ -38,7 +38,7 @@ class _PartyChannel:
 
     When the party key is also a feed's key (the authorized rules' root feed, like a hyperdb's source
     feed) that feed replicates on this same channel: ``add_delegate`` hands every non-extension message,
-    tick, handshake and close to its replication handler.
+    tick, handshake, end of input chunk and close to its replication handler.
     """
 
     def __init__(self, binding: "_Connection") -> None:
@@ -62,6 +62,10 @@ class _PartyChannel:
     def on_tick(self, channel) -> None:
         if self.delegate is not None:
             self.delegate.on_tick(channel)
+
+    def on_batch_end(self, channel) -> None:
+        if self.delegate is not None:
+            self.delegate.on_batch_end(channel)
 
     def on_close(self, channel, error) -> None:
         if self.delegate is not None:

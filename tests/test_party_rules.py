@@ -99,3 +99,20 @@ async def test_authorized_writers(tmp_path):
         await again.close()
     for node in (bob, carol, mallory):
         await node.close()
+
+
+async def test_root_feed_on_the_party_channel_commits_its_writes(tmp_path):
+    """The authorized rules' root feed replicates on the party channel itself; what it stores must be
+    committed after every received chunk (no write transaction left open on the LMDB environment)."""
+    creator = ChatNode(open_storage(f"lmdb:{tmp_path / 'c'}"), rules="authorized")
+    await creator.start()
+    for i in range(20):
+        await creator.say(f"root block {i}")
+    reader = ChatNode(open_storage(f"lmdb:{tmp_path / 'r'}"), rules="authorized", party_key=creator.local.key)
+    await reader.start()
+    connect(creator, reader)
+    await until(lambda: has_blocks(reader, creator.local.key, 20), what="the root feed on the party channel")
+    await asyncio.sleep(0.05)
+    assert reader.storage._env.txn is None and creator.storage._env.txn is None
+    await reader.close()
+    await creator.close()
