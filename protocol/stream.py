@@ -306,6 +306,8 @@ class ProtocolStream(EventEmitter):
                 self.destroy(exc)
                 return
         ch._queue = None
+        if queued and not ch.closed and not self.destroyed:
+            _call(ch.handler, "on_batch_end", ch)  # these messages were one batch too
 
     def _close_channel(self, ch: Channel, error: BaseException | None, local: bool) -> None:
         if ch.closed:
