@@ -24,7 +24,12 @@ __all__ = [
 
 
 def open_storage(spec: "str | Storage") -> Storage:
-    """``"memory"``, ``"file:DIR"`` or ``"lmdb:DIR"`` -> a :class:`Storage` (a Storage passes through)."""
+    """``"memory"``, ``"file:DIR"`` or ``"lmdb:DIR"`` -> a new root :class:`Storage` for one feed.
+
+    ``DIR`` may start with ``~``.  Every ``lmdb:DIR`` storage on the same directory in a process shares
+    one LMDB environment (other feeds go in ``storage.sub(prefix)``).  A :class:`Storage` passes through
+    unchanged; any other string raises :class:`ValueError`, any other type :class:`TypeError`.
+    """
     if isinstance(spec, Storage):
         return spec
     if not isinstance(spec, str):

@@ -30,6 +30,9 @@ file backend may block for long, and callers that need it run it in an executor.
 
 ``Storage.transaction()`` groups writes that must land together (one append batch).  LMDB commits them in
 one write transaction (all or nothing after a crash); the memory and file backends run them immediately.
+Blocks nest (an inner block joins the outer one), reads inside a block see its writes, and a closed
+storage refuses to start one (:class:`StorageClosedError`).  ``write_many(offset, chunks)`` is exactly
+``write(offset, b"".join(chunks))``; backends override it to avoid the joined copy.
 """
 
 from __future__ import annotations
@@ -72,7 +75,9 @@ class RandomAccessFile(ABC):
     def size(self) -> int: ...
 
     def write_many(self, offset: int, chunks: "list[bytes]") -> None:
-        """Write ``chunks`` back to back from ``offset`` (one append batch).  Default: one joined write."""
+        """Write ``chunks`` back to back from ``offset`` (one append batch): exactly
+        ``write(offset, b"".join(chunks))``, so an empty list still grows a shorter file to ``offset``.
+        Default: one joined write."""
         self.write(offset, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     def flush(self) -> None:
@@ -137,6 +142,12 @@ class NamespacedStorage(Storage):
     def _track(self, file: RandomAccessFile) -> RandomAccessFile:
         self._open_files.add(file)
         return file
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Nothing to group (writes land as they are made); a closed storage refuses to start one."""
+        self._check()
+        yield
 
     def close(self) -> None:
         if self._closed:

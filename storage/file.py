@@ -130,9 +130,9 @@ class FileRandomAccessFile(RandomAccessFile):
         return b"".join(parts)
 
     def write(self, offset: int, data: bytes) -> None:
-        fd = self._writer_fd()
         if offset < 0:
             check_range(offset, 0)
+        fd = self._writer_fd()
         n = len(data)
         if n == 0:
             if offset > os.fstat(fd).st_size:
@@ -146,7 +146,7 @@ class FileRandomAccessFile(RandomAccessFile):
 
     def write_many(self, offset: int, chunks: "list[bytes]") -> None:
         """``pwritev`` the chunks without joining them (no copy of a large batch in user space)."""
-        if len(chunks) == 1 or not hasattr(os, "pwritev"):
+        if len(chunks) <= 1 or not hasattr(os, "pwritev"):
             return RandomAccessFile.write_many(self, offset, chunks)
         if offset < 0:
             check_range(offset, 0)
@@ -166,7 +166,10 @@ class FileRandomAccessFile(RandomAccessFile):
             self._pwritev(fd, part, size, offset)
 
     def _pwritev(self, fd: int, part: list, size: int, offset: int) -> int:
-        written = os.pwritev(fd, part, offset) if size else 0
+        if not size:  # only empty chunks: still grows a shorter file to ``offset`` (as write does)
+            self.write(offset, b"")
+            return offset
+        written = os.pwritev(fd, part, offset)
         if written != size:  # short write: finish the rest the plain way
             self.write(offset + written, b"".join(part)[written:])
         return offset + size

@@ -1,21 +1,39 @@
 """LMDB storage: many feeds' files in one LMDB environment, crash-safe per transaction.
 
-Layout inside the environment (one unnamed database):
+Layout inside the environment (its one unnamed database):
 
+* ``b"\\0hyperparty-lmdb"`` -> ``b"1 <page size>"``: the format version and the page size the
+  environment was created with (written once, read on every open);
 * ``b"s" + path`` -> the file's size as 8 bytes big-endian (its presence is ``exists``);
-* ``b"p" + path + b"\\0" + page`` (``page`` 8 bytes big-endian) -> page ``page`` of the file, at most
-  :data:`PAGE_SIZE` bytes (a short or missing page reads as zeros).
+* ``b"p" + path + b"\\0" + page`` (``page`` 8 bytes big-endian) -> bytes ``[page * P, page * P + len)`` of
+  the file, ``len <= P``.  A missing page, or the part past a short page, reads as zeros.  No stored byte
+  ever lies at or past the file's size (truncate/delete trim), so growing a file exposes only zeros.
 
-``path`` is the namespace and file name joined with ``/`` (``0/tree``), so every feed of a multifeed-style
-store lives under its own key prefix and ``sub()`` is free.
+``path`` is the namespace and the file name joined with ``/`` (``0/tree``); it never holds a NUL, so the
+``\\0`` ends the page prefix of exactly one file.  Every feed of a multifeed-style store lives under its
+own key prefix and :meth:`LmdbStorage.sub` is free.
 
-Crash safety: :meth:`LmdbStorage.transaction` runs the block in one LMDB write transaction shared by every
-storage on the environment (nested calls join it); hypercore wraps each append batch in it, so after a
-crash a feed holds exactly the committed batches.  A write outside a transaction commits by itself.
-The environment is opened with ``sync=False``: a commit is atomic and survives the process being killed
-(it is in the OS page cache), and :meth:`LmdbFile.flush` (``env.sync``) makes it survive power loss too.
+The page size ``P`` is the LMDB page size minus LMDB's 16-byte page header (4080 bytes with 4 KiB pages):
+a full page is then exactly one LMDB overflow page, so data costs no more than its size on disk and a page
+rewrite never needs a contiguous run of free pages (multi-page values fragment LMDB's free list).
 
-Environments are shared per directory inside a process (reference counted), as LMDB requires.
+Transactions: :meth:`LmdbStorage.transaction` runs the block in one LMDB write transaction shared by every
+storage on the environment in the calling thread.  Nested (or overlapping) blocks join it; the last block
+to leave commits it, or aborts it when that block is left by an exception (an exception an outer block
+catches does not undo the inner block's writes).  Reads inside see the pending writes.  Hypercore wraps
+each append batch in one, so after a crash a feed holds exactly the committed batches.  A write outside a
+transaction commits by itself.  Other threads' writes wait (LMDB's writer lock) until the transaction is
+over; their reads see the last committed state.
+
+Durability: the environment is opened with ``sync=False`` and ``writemap=False`` (no fsync per commit,
+which would cost milliseconds per append).  A committed transaction is atomic and survives the process
+being killed (it is in the OS page cache).  A power loss or OS crash may lose the transactions committed
+since the last :meth:`LmdbFile.flush` (``env.sync``), and LMDB keeps the environment consistent only on
+file systems that preserve write order; callers that need a commit to survive power loss flush after it.
+
+Environments are shared per directory inside a process and reference counted (LMDB forbids opening one
+environment twice in a process); :meth:`LmdbStorage.close` of the last storage on a directory closes it,
+after the transaction in progress (if any) has ended.
 """
 
 from __future__ import annotations
@@ -24,7 +42,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import lmdb
 
@@ -40,60 +58,112 @@ from .base import (
     split_path,
 )
 
-__all__ = ["LmdbStorage", "LmdbFile", "PAGE_SIZE"]
+__all__ = ["LmdbStorage", "LmdbFile", "FORMAT_KEY", "FORMAT_VERSION", "LMDB_PAGE_HEADER", "MAP_SIZE"]
 
-PAGE_SIZE = 4096
+FORMAT_KEY = b"\0hyperparty-lmdb"
+FORMAT_VERSION = 1
+LMDB_PAGE_HEADER = 16  # PAGEHDRSZ on 64-bit platforms (12 on 32-bit: 16 is safe on both)
 MAP_SIZE = 1 << 40 if sys.maxsize > 2**32 else 1 << 30  # address space only: the file grows as used
 _U64 = 8
+_get_ident = threading.get_ident
 
 
 class _Env:
-    """One open LMDB environment plus the write transaction currently running on it (if any)."""
+    """One open LMDB environment plus the write transaction currently running on it (if any).
+
+    ``txn`` belongs to thread ``owner``; ``depth`` counts the transaction blocks inside it.
+    """
+
+    __slots__ = ("env", "path", "refs", "txn", "owner", "depth", "page_size", "pid", "closed")
 
     def __init__(self, path: str) -> None:
-        os.makedirs(path, exist_ok=True)
         try:
+            os.makedirs(path, exist_ok=True)
             self.env = lmdb.open(path, map_size=MAP_SIZE, subdir=True, sync=False, metasync=False,
-                                 readahead=False, max_dbs=0, lock=True)
-        except lmdb.Error as exc:
+                                 writemap=False, readahead=False, max_dbs=0, lock=True)
+        except (OSError, lmdb.Error) as exc:
             raise StorageError(f"cannot open LMDB environment {path}: {exc}") from exc
         self.path = path
         self.refs = 0
         self.txn: lmdb.Transaction | None = None
+        self.owner = 0
         self.depth = 0
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[lmdb.Transaction]:
-        """The current write transaction, or a new one committed (aborted on error) at the end."""
-        if self.txn is not None:
-            self.depth += 1
-            try:
-                yield self.txn
-            finally:
-                self.depth -= 1
-            return
-        txn = self.env.begin(write=True)
-        self.txn = txn
-        self.depth = 1
+        self.pid = os.getpid()
+        self.closed = False
         try:
-            yield txn
+            self.page_size = self._format()
         except BaseException:
-            self.txn = None
-            self.depth = 0
-            txn.abort()
+            self.env.close()
             raise
+
+    def _format(self) -> int:
+        """Read (or, in a new environment, write) the format record; returns the page size."""
+        with self.env.begin(write=True) as txn:
+            raw = txn.get(FORMAT_KEY)
+            if raw is None:
+                page_size = self.env.stat()["psize"] - LMDB_PAGE_HEADER
+                txn.put(FORMAT_KEY, b"%d %d" % (FORMAT_VERSION, page_size))
+                return page_size
+        try:
+            version, page_size = (int(x) for x in raw.split(b" "))
+        except ValueError:
+            version = page_size = 0
+        if version != FORMAT_VERSION or page_size <= 0:
+            raise StorageError(f"{self.path}: not a hyperparty LMDB store (format record {bytes(raw)!r})")
+        return page_size
+
+    # -- transaction blocks ------------------------------------------------------------------------
+
+    def enter(self) -> None:
+        """Start (or join, on the owning thread) the write transaction."""
+        ident = _get_ident()
+        if self.txn is not None and self.owner == ident:
+            self.depth += 1
+            return
+        if self.closed:
+            raise StorageClosedError(f"lmdb:{self.path}: environment is closed")
+        try:
+            txn = self.env.begin(write=True, buffers=True)  # waits while another thread holds one
+        except lmdb.Error as exc:
+            raise StorageError(f"lmdb:{self.path}: cannot begin a write transaction: {exc}") from exc
+        self.txn = txn
+        self.owner = ident
+        self.depth = 1
+
+    def exit(self, ok: bool) -> None:
+        """Leave a block; the last one out commits (``ok``) or aborts the transaction."""
+        self.depth -= 1
+        if self.depth > 0:
+            return
+        txn = self.txn
         self.txn = None
+        self.owner = 0
         self.depth = 0
         try:
-            txn.commit()
-        except lmdb.Error as exc:
-            raise StorageError(f"LMDB commit failed: {exc}") from exc
+            if ok:
+                try:
+                    txn.commit()
+                except lmdb.Error as exc:
+                    raise StorageError(f"lmdb:{self.path}: commit failed: {exc}") from exc
+            else:
+                txn.abort()
+        finally:
+            if self.refs <= 0:  # every storage closed while the transaction ran: close now
+                with _ENVS_LOCK:
+                    _close_if_unused(self)
+
+    def current(self) -> "lmdb.Transaction | None":
+        """The write transaction when the calling thread owns it."""
+        txn = self.txn
+        return txn if txn is not None and self.owner == _get_ident() else None
 
     def get(self, key: bytes) -> bytes | None:
-        txn = self.txn
+        """``key``'s value as this thread sees it (its pending writes included)."""
+        txn = self.current()
         if txn is not None:
-            return txn.get(key)
-        with self.env.begin(buffers=False) as rtxn:
+            value = txn.get(key)
+            return None if value is None else bytes(value)
+        with self.env.begin() as rtxn:
             return rtxn.get(key)
 
 
@@ -105,6 +175,11 @@ def _acquire(path: str) -> _Env:
     path = os.path.realpath(path)
     with _ENVS_LOCK:
         env = _ENVS.get(path)
+        if env is not None and env.pid != os.getpid():
+            # LMDB environments must not be used across fork(), and py-lmdb refuses to open the files
+            # again in the child while the inherited handle exists
+            raise StorageError(f"lmdb:{path} was opened before this process forked; open it in the "
+                               "child only, or start children with spawn")
         if env is None:
             env = _ENVS[path] = _Env(path)
         env.refs += 1
@@ -114,19 +189,23 @@ def _acquire(path: str) -> _Env:
 def _release(env: _Env) -> None:
     with _ENVS_LOCK:
         env.refs -= 1
-        if env.refs <= 0:
-            _ENVS.pop(env.path, None)
-            env.env.close()
+        _close_if_unused(env)
 
 
-def _page_key(prefix: bytes, page: int) -> bytes:
-    return prefix + page.to_bytes(_U64, "big")
+def _close_if_unused(env: _Env) -> None:
+    """Close ``env`` once no storage uses it and no transaction runs on it (call with _ENVS_LOCK held)."""
+    if env.refs > 0 or env.txn is not None or env.closed:
+        return
+    env.closed = True
+    if _ENVS.get(env.path) is env:
+        del _ENVS[env.path]
+    env.env.close()
 
 
 class LmdbFile(RandomAccessFile):
-    """One file stored as pages in an LMDB environment."""
+    """One file stored as pages in an LMDB environment (see the module docstring for the layout)."""
 
-    __slots__ = ("name", "namespace", "_env", "_size_key", "_page_prefix", "_closed", "_owner")
+    __slots__ = ("name", "namespace", "_env", "_size_key", "_page_prefix", "_page_size", "_closed", "_owner")
 
     def __init__(self, env: _Env, path: str, namespace: tuple[str, ...], owner: OpenFiles) -> None:
         self.name = path
@@ -135,141 +214,309 @@ class LmdbFile(RandomAccessFile):
         raw = path.encode("utf-8")
         self._size_key = b"s" + raw
         self._page_prefix = b"p" + raw + b"\0"
+        self._page_size = env.page_size
         self._closed = False
         self._owner = owner
 
     def __repr__(self) -> str:
         return f"<LmdbFile {self._env.path}:{self.name}{' closed' if self._closed else ''}>"
 
-    def _check(self) -> None:
-        if self._closed:
-            raise StorageClosedError(f"{self.name}: file is closed")
+    def _closed_error(self) -> StorageClosedError:
+        return StorageClosedError(f"{self.name}: file is closed")
 
-    def _get_size(self, txn=None) -> int:
-        raw = txn.get(self._size_key) if txn is not None else self._env.get(self._size_key)
-        return int.from_bytes(raw, "big") if raw else 0
+    def _error(self, what: str, exc: Exception) -> StorageError:
+        return StorageError(f"lmdb:{self._env.path}:{self.name}: {what} failed: {exc}")
 
-    def size(self) -> int:
-        self._check()
-        return self._get_size()
+    # -- the two ways to run an operation: in this thread's transaction, or in one of its own ---------
 
-    def exists(self) -> bool:
-        return self._env.get(self._size_key) is not None
-
-    def read(self, offset: int, length: int) -> bytes:
-        self._check()
-        check_range(offset, length)
+    def _reading(self, fn, *args):
         env = self._env
         txn = env.txn
-        if txn is not None:
-            return self._read(txn, offset, length)
-        with env.env.begin() as rtxn:
-            return self._read(rtxn, offset, length)
+        try:
+            if txn is not None and env.owner == _get_ident():
+                return fn(txn, *args)
+            with env.env.begin(buffers=True) as rtxn:
+                return fn(rtxn, *args)
+        except lmdb.Error as exc:
+            raise self._error(fn.__name__.strip("_"), exc) from exc
+
+    def _writing(self, fn, *args) -> None:
+        env = self._env
+        txn = env.txn
+        try:
+            if txn is not None and env.owner == _get_ident():
+                fn(txn, *args)
+                return
+            env.enter()
+            try:
+                fn(env.txn, *args)
+            except BaseException:
+                env.exit(False)
+                raise
+            env.exit(True)
+        except lmdb.Error as exc:
+            raise self._error(fn.__name__.strip("_"), exc) from exc
+
+    # -- RandomAccessFile ----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        if self._closed:
+            raise self._closed_error()
+        return self._reading(self._size)
+
+    def _size(self, txn) -> int:
+        raw = txn.get(self._size_key)
+        return 0 if raw is None else int.from_bytes(raw, "big")
+
+    def read(self, offset: int, length: int) -> bytes:
+        if self._closed:
+            raise self._closed_error()
+        if offset < 0 or length < 0:
+            check_range(offset, length)
+        env = self._env
+        txn = env.txn
+        try:
+            if txn is not None and env.owner == _get_ident():
+                return self._read(txn, offset, length)
+            with env.env.begin(buffers=True) as rtxn:
+                return self._read(rtxn, offset, length)
+        except lmdb.Error as exc:
+            raise self._error("read", exc) from exc
 
     def _read(self, txn, offset: int, length: int) -> bytes:
-        size = self._get_size(txn)
+        raw = txn.get(self._size_key)
+        size = 0 if raw is None else int.from_bytes(raw, "big")
         if offset + length > size:
-            raise OutOfRangeError(f"{self.name}: read of {length} bytes at {offset} past the end ({size})")
+            raise OutOfRangeError(f"{self.name}: could not read {length} bytes at {offset} (size {size})")
         if length == 0:
             return b""
+        ps = self._page_size
+        first, lo = divmod(offset, ps)
         prefix = self._page_prefix
-        first = offset // PAGE_SIZE
-        last = (offset + length - 1) // PAGE_SIZE
-        if first == last:  # the common case: inside one page
-            page = txn.get(_page_key(prefix, first)) or b""
-            start = offset - first * PAGE_SIZE
-            chunk = page[start:start + length]
+        if lo + length <= ps:  # the common case: inside one page
+            page = txn.get(prefix + first.to_bytes(_U64, "big"))
+            if page is None:
+                return bytes(length)
+            chunk = bytes(page[lo : lo + length])
             return chunk if len(chunk) == length else chunk + bytes(length - len(chunk))
-        out = bytearray()
-        for p in range(first, last + 1):
-            page = txn.get(_page_key(prefix, p)) or b""
-            if len(page) < PAGE_SIZE:
-                page = page + bytes(PAGE_SIZE - len(page))
-            lo = offset - p * PAGE_SIZE if p == first else 0
-            hi = offset + length - p * PAGE_SIZE if p == last else PAGE_SIZE
-            out += page[lo:hi]
-        return bytes(out)
+        # several pages: one cursor walk over the stored ones, zeros for the rest
+        end = offset + length
+        last = (end - 1) // ps
+        plen = len(prefix)
+        parts: list = []
+        at = offset  # file position up to which ``parts`` reach
+        cur = txn.cursor()
+        if cur.set_range(prefix + first.to_bytes(_U64, "big")):
+            for key, value in cur.iternext():
+                if len(key) != plen + _U64 or key[:plen] != prefix:
+                    break
+                p = int.from_bytes(key[plen:], "big")
+                if p > last:
+                    break
+                start = p * ps
+                a = max(at, start)
+                b = min(end, start + len(value))
+                if b <= a:
+                    continue
+                if a > at:
+                    parts.append(bytes(a - at))
+                parts.append(value[a - start : b - start])
+                at = b
+        if at < end:
+            parts.append(bytes(end - at))
+        return b"".join(parts)
 
     def write(self, offset: int, data: bytes) -> None:
-        self._check()
-        check_range(offset, len(data))
-        with self._env.write() as txn:
-            self._write(txn, offset, data)
+        if self._closed:
+            raise self._closed_error()
+        if offset < 0:
+            check_range(offset, 0)
+        env = self._env
+        txn = env.txn
+        if txn is not None and env.owner == _get_ident():
+            ps = self._page_size
+            p, lo = divmod(offset, ps)
+            end = lo + len(data)
+            try:
+                if lo < end <= ps:  # fast path (most writes): inside one page, in the open transaction
+                    self._put_page(txn, p, lo, end, (data,))
+                    end += p * ps
+                    raw = txn.get(self._size_key)
+                    if raw is None or int.from_bytes(raw, "big") < end:
+                        txn.put(self._size_key, end.to_bytes(_U64, "big"))
+                else:
+                    self._write(txn, offset, (data,))
+            except lmdb.Error as exc:
+                raise self._error("write", exc) from exc
+            return
+        self._writing(self._write, offset, (data,))
 
-    def _write(self, txn, offset: int, data) -> None:
-        size = self._get_size(txn)
-        n = len(data)
+    def write_many(self, offset: int, chunks: Sequence[bytes]) -> None:
+        """Write ``chunks`` back to back from ``offset``: pages are filled across chunk boundaries, each
+        stored once, and no joined copy of the batch is made."""
+        if len(chunks) == 1:
+            self.write(offset, chunks[0])
+            return
+        if self._closed:
+            raise self._closed_error()
+        if offset < 0:
+            check_range(offset, 0)
+        self._writing(self._write, offset, chunks)
+
+    def _write(self, txn, offset: int, chunks: Sequence[bytes]) -> None:
+        ps = self._page_size
         prefix = self._page_prefix
-        mv = memoryview(data)
-        pos = 0
-        while pos < n:
-            at = offset + pos
-            p = at // PAGE_SIZE
-            lo = at - p * PAGE_SIZE
-            take = min(PAGE_SIZE - lo, n - pos)
-            key = _page_key(prefix, p)
-            if lo == 0 and take == PAGE_SIZE:
-                txn.put(key, mv[pos:pos + take])
+        put = txn.put
+        p, lo = divmod(offset, ps)
+        start_lo = lo  # where the pending pieces begin inside page p
+        pending: list = []
+        for data in chunks:
+            if type(data) is bytes and len(data) <= ps:
+                mv = data  # small: slicing copies little, and mostly the whole object is stored
             else:
-                page = bytearray(txn.get(key) or b"")
-                if len(page) < lo + take:
-                    page.extend(bytes(lo + take - len(page)))
-                page[lo:lo + take] = mv[pos:pos + take]
-                txn.put(key, page)
-            pos += take
-        if offset + n > size or txn.get(self._size_key) is None:
-            txn.put(self._size_key, max(size, offset + n).to_bytes(_U64, "big"))
+                mv = memoryview(data)  # large: slices are views, each page is copied once (by put)
+                if mv.format != "B" or mv.ndim != 1:
+                    mv = mv.cast("B")
+            n = len(mv)
+            i = 0
+            while i < n:
+                if lo == 0 and n - i >= ps:  # whole pages straight from the chunk
+                    key_p = p
+                    while n - i >= ps:
+                        put(prefix + key_p.to_bytes(_U64, "big"), mv[i : i + ps])
+                        key_p += 1
+                        i += ps
+                    p = key_p
+                    continue
+                take = ps - lo
+                if take > n - i:
+                    take = n - i
+                pending.append(mv[i : i + take] if take != n else mv)
+                i += take
+                lo += take
+                if lo == ps:
+                    self._put_page(txn, p, start_lo, ps, pending)
+                    pending = []
+                    p += 1
+                    lo = start_lo = 0
+        if pending:
+            self._put_page(txn, p, start_lo, lo, pending)
+        end = p * ps + lo
+        raw = txn.get(self._size_key)
+        if raw is None or int.from_bytes(raw, "big") < end:
+            put(self._size_key, end.to_bytes(_U64, "big"))
+
+    def _put_page(self, txn, p: int, a: int, b: int, pieces: list) -> None:
+        """Store ``pieces`` (``b - a`` bytes) at ``[a, b)`` of page ``p``, keeping the rest of the page."""
+        key = self._page_prefix + p.to_bytes(_U64, "big")
+        if a == 0 and b == self._page_size:
+            txn.put(key, pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            return
+        old = txn.get(key)  # a view into the map: used before the put below, never after
+        have = 0 if old is None else len(old)
+        if a == 0 and have <= b:
+            txn.put(key, pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            return
+        parts: list = []
+        if a:
+            if have >= a:
+                parts.append(old[:a])
+            else:
+                if have:
+                    parts.append(old)
+                parts.append(bytes(a - have))
+        parts.extend(pieces)
+        if have > b:
+            parts.append(old[b:])
+        txn.put(key, b"".join(parts))
 
     def truncate(self, length: int) -> None:
-        self._check()
+        if self._closed:
+            raise self._closed_error()
         check_range(0, length)
-        with self._env.write() as txn:
-            self._truncate(txn, length)
+        self._writing(self._truncate, length)
 
     def _truncate(self, txn, length: int) -> None:
-        size = self._get_size(txn)
-        if length < size:
-            prefix = self._page_prefix
-            keep = (length + PAGE_SIZE - 1) // PAGE_SIZE  # pages [0, keep) stay
-            last = (size - 1) // PAGE_SIZE
-            for p in range(keep, last + 1):
-                txn.delete(_page_key(prefix, p))
-            if length % PAGE_SIZE:
-                key = _page_key(prefix, keep - 1)
-                page = txn.get(key)
-                if page is not None and len(page) > length % PAGE_SIZE:
-                    txn.put(key, page[: length % PAGE_SIZE])
+        raw = txn.get(self._size_key)
+        if raw is not None:
+            size = int.from_bytes(raw, "big")
+            if length == size:
+                return
+            if length < size:
+                ps = self._page_size
+                keep, tail = divmod(length, ps)
+                if tail:
+                    self._zero(txn, keep, tail, ps)
+                    keep += 1
+                self._drop_pages(txn, keep, None)
         txn.put(self._size_key, length.to_bytes(_U64, "big"))
 
     def delete(self, offset: int, length: int) -> None:
-        self._check()
+        if self._closed:
+            raise self._closed_error()
         check_range(offset, length)
-        with self._env.write() as txn:
-            size = self._get_size(txn)
-            if offset >= size:
+        self._writing(self._delete, offset, length)
+
+    def _delete(self, txn, offset: int, length: int) -> None:
+        size = self._size(txn)
+        if offset >= size or length == 0:
+            return
+        end = offset + length
+        if end >= size:
+            self._truncate(txn, offset)
+            return
+        ps = self._page_size
+        p, a = divmod(offset, ps)
+        q, b = divmod(end, ps)
+        if p == q:
+            self._zero(txn, p, a, b)
+            return
+        if a:
+            self._zero(txn, p, a, ps)
+            p += 1
+        self._drop_pages(txn, p, q)
+        if b:
+            self._zero(txn, q, 0, b)
+
+    def _zero(self, txn, p: int, a: int, b: int) -> None:
+        """Zero ``[a, b)`` of page ``p`` (a missing or short page already reads as zeros there)."""
+        key = self._page_prefix + p.to_bytes(_U64, "big")
+        old = txn.get(key)
+        have = 0 if old is None else len(old)
+        if have <= a:
+            return
+        if have <= b:
+            if a:
+                txn.put(key, bytes(old[:a]))
+            else:
+                txn.delete(key)
+        else:
+            txn.put(key, b"".join((old[:a], bytes(b - a), old[b:])))
+
+    def _drop_pages(self, txn, first: int, stop: int | None) -> None:
+        """Delete the stored pages ``first <= page < stop`` (``stop`` None: to the end of the file)."""
+        prefix = self._page_prefix
+        plen = len(prefix)
+        cur = txn.cursor()
+        if not cur.set_range(prefix + first.to_bytes(_U64, "big")):
+            return
+        while True:
+            key = cur.key()
+            if len(key) != plen + _U64 or key[:plen] != prefix:
                 return
-            if offset + length >= size:
-                self._truncate(txn, offset)
+            if stop is not None and int.from_bytes(key[plen:], "big") >= stop:
                 return
-            # zero the range: whole pages are dropped (they read as zeros), partial ones overwritten
-            end = offset + length
-            prefix = self._page_prefix
-            p = offset // PAGE_SIZE
-            while p * PAGE_SIZE < end:
-                lo = max(offset, p * PAGE_SIZE)
-                hi = min(end, (p + 1) * PAGE_SIZE)
-                if hi - lo == PAGE_SIZE:
-                    txn.delete(_page_key(prefix, p))
-                else:
-                    self._write(txn, lo, bytes(hi - lo))
-                p += 1
+            if not cur.delete():
+                return
 
     def flush(self) -> None:
-        self._check()
+        """Make every committed transaction durable (``fsync`` of the environment)."""
+        if self._closed:
+            raise self._closed_error()
         try:
             self._env.env.sync(True)
         except lmdb.Error as exc:
-            raise StorageError(f"LMDB sync failed: {exc}") from exc
+            raise self._error("sync", exc) from exc
 
     def close(self) -> None:
         if self._closed:
@@ -279,7 +526,8 @@ class LmdbFile(RandomAccessFile):
 
 
 class LmdbStorage(NamespacedStorage):
-    """A namespace of files in the LMDB environment at ``directory`` (shared by every sub-namespace)."""
+    """A namespace of files in the LMDB environment at ``directory`` (shared by every sub-namespace and
+    by every other :class:`LmdbStorage` on the same directory in this process)."""
 
     def __init__(self, directory: "str | os.PathLike[str]", prefix: str = "", *, _env: _Env | None = None,
                  _open_files: OpenFiles | None = None) -> None:
@@ -289,8 +537,14 @@ class LmdbStorage(NamespacedStorage):
         self.directory = os.path.abspath(os.path.expanduser(directory))
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise StorageError(f"{self.directory} exists and is not a directory")
+        namespace = namespace_of(prefix)
         self._env = _env if _env is not None else _acquire(self.directory)
-        self._init_namespace(namespace_of(prefix), _open_files)
+        self._init_namespace(namespace, _open_files)
+
+    @property
+    def page_size(self) -> int:
+        """Bytes per stored page (see the module docstring)."""
+        return self._env.page_size
 
     def _path(self, name: str) -> str:
         return self._prefix + "/".join(split_path(name))
@@ -301,7 +555,11 @@ class LmdbStorage(NamespacedStorage):
 
     def exists(self, name: str) -> bool:
         self._check()
-        return self._env.get(b"s" + self._path(name).encode("utf-8")) is not None
+        key = b"s" + self._path(name).encode("utf-8")
+        try:
+            return self._env.get(key) is not None
+        except lmdb.Error as exc:
+            raise StorageError(f"{self.description}: exists({name!r}) failed: {exc}") from exc
 
     def sub(self, prefix: str) -> "LmdbStorage":
         self._check()
@@ -310,10 +568,16 @@ class LmdbStorage(NamespacedStorage):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One LMDB write transaction for the block (joined by nested calls): all of it or none lands."""
+        """One LMDB write transaction for the block (joined by nested blocks): all of it or none lands."""
         self._check()
-        with self._env.write():
+        env = self._env
+        env.enter()
+        ok = False
+        try:
             yield
+            ok = True
+        finally:
+            env.exit(ok)
 
     def _release(self) -> None:
         _release(self._env)

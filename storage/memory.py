@@ -95,6 +95,9 @@ class MemoryFile(RandomAccessFile):
         self._check()
         return len(self._files.get(self.name, _EMPTY))
 
+    def flush(self) -> None:
+        self._check()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
