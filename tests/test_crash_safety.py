@@ -34,10 +34,8 @@ from hyperparty.feeds.hypercore import (
 )
 from hyperparty.storage.memory import MemoryStorage
 
-try:
-    from hyperparty.storage import open_storage
-except ImportError:  # pragma: no cover - only while the storage package is incomplete
-    open_storage = None
+from hyperparty.storage import open_storage
+from util import Backend
 
 SEED = b"\x2a" * 32
 PK, SK = crypto.key_pair(SEED)
@@ -143,8 +141,6 @@ def _run_in_thread(coro_fn):
 
 @pytest.mark.parametrize("kind", ["file", "lmdb"])
 def test_sigkill_during_appends(kind: str, tmp_path) -> None:
-    if open_storage is None:
-        pytest.skip("hyperparty.storage.open_storage is not available yet")
     spec = f"{kind}:{tmp_path / 'feed'}"
     report = tmp_path / "committed"
     code = CHILD.format(testdir=os.path.dirname(os.path.abspath(__file__)))
@@ -195,45 +191,6 @@ def _read_line(proc: subprocess.Popen, timeout: float) -> bytes:
 
 
 # -- damaged storage, on every backend ---------------------------------------------------------------
-
-
-class Backend:
-    def __init__(self, kind: str, tmp_path) -> None:
-        self.kind = kind
-        self.tmp_path = tmp_path
-        self._memory: dict[str, dict] = {}
-        self._opened: list = []
-
-    def open(self, name: str = "feed"):
-        if self.kind == "memory":
-            storage = MemoryStorage(self._memory.setdefault(name, {}))
-        else:
-            storage = open_storage(f"{self.kind}:{self.tmp_path / name}")
-        self._opened.append(storage)
-        return storage
-
-    def close_all(self) -> None:
-        while self._opened:
-            self._opened.pop().close()
-
-    def patch(self, file: str, edit) -> None:
-        """Apply ``edit(RandomAccessFile)`` to one file of the (closed) feed."""
-        storage = self.open()
-        try:
-            with storage.transaction():
-                edit(storage.open(file))
-        finally:
-            self._opened.remove(storage)
-            storage.close()
-
-
-@pytest.fixture(params=["memory", "file", "lmdb"])
-def backend(request, tmp_path):
-    if request.param != "memory" and open_storage is None:
-        pytest.skip("hyperparty.storage.open_storage is not available yet")
-    b = Backend(request.param, tmp_path)
-    yield b
-    b.close_all()
 
 
 BATCHES = [1, 1, 5, 1, 20, 3, 1]  # 32 blocks; batch ends at 1, 2, 7, 8, 28, 31, 32

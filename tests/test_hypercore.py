@@ -22,46 +22,7 @@ from hyperparty.feeds.hypercore import (
 )
 from hyperparty.storage.memory import MemoryStorage
 
-try:
-    from hyperparty.storage import open_storage
-except ImportError:  # pragma: no cover - only while the storage package is incomplete
-    open_storage = None
-
-
-class Backend:
-    """Opens (and reopens) named storages of one kind; closes what it opened."""
-
-    def __init__(self, kind: str, tmp_path) -> None:
-        self.kind = kind
-        self.tmp_path = tmp_path
-        self._memory: dict[str, dict] = {}
-        self._open: list = []
-
-    def open(self, name: str = "feed"):
-        if self.kind == "memory":
-            storage = MemoryStorage(self._memory.setdefault(name, {}))
-        else:
-            storage = open_storage(f"{self.kind}:{self.tmp_path / name}")
-        self._open.append(storage)
-        return storage
-
-    def close(self, storage) -> None:
-        if storage in self._open:
-            self._open.remove(storage)
-        storage.close()
-
-    def close_all(self) -> None:
-        while self._open:
-            self._open.pop().close()
-
-
-@pytest.fixture(params=["memory", "file", "lmdb"])
-def backend(request, tmp_path):
-    if request.param != "memory" and open_storage is None:
-        pytest.skip("hyperparty.storage.open_storage is not available yet")
-    b = Backend(request.param, tmp_path)
-    yield b
-    b.close_all()
+from util import Backend
 
 
 async def reopen(backend: Backend, core: Hypercore, **kwargs) -> Hypercore:
@@ -328,8 +289,6 @@ async def test_download_selections() -> None:
 
 
 async def test_hypercore_from_storage_spec(tmp_path) -> None:
-    if open_storage is None:
-        pytest.skip("hyperparty.storage.open_storage is not available yet")
     for kind in ("file", "lmdb"):
         spec = f"{kind}:{tmp_path / kind}"
         core = Hypercore(spec)
