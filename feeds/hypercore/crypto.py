@@ -3,26 +3,17 @@
 * leaf hash   = BLAKE2b-256(0x00 || u64be(len(block)) || block)
 * parent hash = BLAKE2b-256(0x01 || u64be(left.size + right.size) || left.hash || right.hash)
 * tree hash   = BLAKE2b-256(0x02 || for each root in ascending index: hash || u64be(index) || u64be(size))
-* discovery key = BLAKE2b-256(key=public key, message=b"hypercore")
-* signatures are Ed25519 detached (libsodium via PyNaCl), keys in libsodium layout (secret key = seed || pk).
 
-Hashing uses :func:`hashlib.blake2b` directly (the hot path of appends); Ed25519 uses PyNaCl's libsodium
-bindings so that the set of accepted signatures is exactly sodium-native's.
+Hashing uses :func:`hashlib.blake2b` directly (the hot path of appends).  Key pairs, signatures and the
+discovery key are the shared primitives of :mod:`hyperparty.crypto`, used from here by the log.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Iterable
 
-from nacl.bindings import (
-    crypto_sign,
-    crypto_sign_keypair,
-    crypto_sign_open,
-    crypto_sign_seed_keypair,
-)
-from nacl.exceptions import BadSignatureError, CryptoError
+from ...crypto import discovery_key, key_pair, random_bytes, sign, verify
 
 __all__ = [
     "LEAF_TYPE",
@@ -43,32 +34,6 @@ PARENT_TYPE = b"\x01"
 ROOT_TYPE = b"\x02"
 
 _blake2b = hashlib.blake2b
-_HYPERCORE = b"hypercore"
-
-
-def key_pair(seed: bytes | None = None) -> tuple[bytes, bytes]:
-    """``(public_key 32 B, secret_key 64 B)``; deterministic when a 32-byte ``seed`` is given."""
-    if seed is None:
-        return crypto_sign_keypair()
-    if len(seed) != 32:
-        raise ValueError("seed must be 32 bytes")
-    return crypto_sign_seed_keypair(bytes(seed))
-
-
-def sign(message: bytes, secret_key: bytes) -> bytes:
-    """Ed25519 detached signature (64 bytes) of ``message``."""
-    return crypto_sign(message, secret_key)[:64]
-
-
-def verify(message: bytes, signature: bytes, public_key: bytes) -> bool:
-    """True when ``signature`` is a valid Ed25519 signature of ``message`` under ``public_key``."""
-    if len(signature) != 64 or len(public_key) != 32:
-        return False
-    try:
-        crypto_sign_open(bytes(signature) + bytes(message), bytes(public_key))
-    except (BadSignatureError, CryptoError, ValueError):
-        return False
-    return True
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -91,11 +56,4 @@ def tree_hash(roots: Iterable) -> bytes:
     return _blake2b(b"".join(parts), digest_size=32).digest()
 
 
-def discovery_key(public_key: bytes) -> bytes:
-    """The discovery key announced on the wire instead of the public key."""
-    return _blake2b(_HYPERCORE, digest_size=32, key=bytes(public_key)).digest()
 
-
-def random_bytes(n: int) -> bytes:
-    """``n`` cryptographically random bytes."""
-    return os.urandom(n)
