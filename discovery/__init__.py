@@ -13,5 +13,21 @@ This package imports only the bottom layers (``hyperparty`` primitives and ``pro
 """
 
 from .mdns import DAT, PLAIN, Datagram, MulticastDiscovery, Naming, PeerFound
+from .service import MdnsDiscovery
+from .swarm import DuplicateConnection, PeerAddress, PeerInfo, SelfConnection, Swarm, discover
 
-__all__ = ["DAT", "PLAIN", "Naming", "PeerFound", "Datagram", "MulticastDiscovery"]
+__all__ = [
+    "DAT",
+    "PLAIN",
+    "Naming",
+    "PeerFound",
+    "Datagram",
+    "MulticastDiscovery",
+    "MdnsDiscovery",
+    "Swarm",
+    "PeerInfo",
+    "PeerAddress",
+    "SelfConnection",
+    "DuplicateConnection",
+    "discover",
+]
