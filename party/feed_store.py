@@ -15,7 +15,7 @@ from typing import Iterator
 
 from ..feeds.hypercore import Hypercore
 from ..storage import Storage, open_storage
-from .events import EventEmitter
+from ..events import EventEmitter
 
 
 def _is_index_name(name: str) -> bool:

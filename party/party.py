@@ -26,7 +26,7 @@ from typing import Any
 from ..feeds.hypercore.crypto import discovery_key as make_discovery_key
 from ..protocol.stream import ProtocolStream
 from .errors import PartyExtensionMissing
-from .events import EventEmitter
+from ..events import EventEmitter
 from .peer import EXTENSION, Peer
 from .rules import Rules
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Coroutine
 from . import codec
 from .codec import EphemeralMessage, IntroduceFeeds, Request, Transaction
 from .errors import PeerClosed, TransactionTimeout
-from .events import EventEmitter
+from ..events import EventEmitter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..feeds import Feed
@@ -85,7 +85,7 @@ class Peer(EventEmitter):
         for k in keys:
             if len(k) != 32:
                 raise ValueError("feed keys are 32 bytes")
-        answer = await self._transact(lambda tx: IntroduceFeeds(tx, tuple(keys)))
+        answer = await self._transact(lambda tx: IntroduceFeeds(tx, list(keys)))
         return list(answer.keys)
 
     async def request(self, type: str, value: bytes = b"") -> tuple[str | None, bytes | None]:
@@ -147,7 +147,7 @@ class Peer(EventEmitter):
                 keys = await rules.on_introduce_feeds(self, list(message.keys))
                 answer: codec.PartyMessage = IntroduceFeeds(
                     Transaction(message.transaction.id, True) if message.transaction else None,
-                    tuple(keys or ()),
+                    list(keys or ()),
                 )
             else:
                 result = await rules.on_request(self, message.type, message.value)

@@ -56,7 +56,7 @@ from .errors import (
     RequestCancelledError,
     VerificationError,
 )
-from .events import EventEmitter
+from ...events import EventEmitter
 from .format import (
     HEADER_SIZE,
     SIGNATURES_HEADER,
@@ -66,7 +66,7 @@ from .format import (
     bitfield_header,
     bitfield_page_size,
 )
-from .merkle import Node
+from ...protocol.messages import Node
 from .selections import Selection, Waiting
 from .tree_index import TreeIndex
 from .verify import proof_parts, verify_put
