@@ -18,6 +18,7 @@ import contextlib
 import logging
 from typing import Any, Callable
 
+from ..clock import Clock, default_clock
 from ..events import EventEmitter
 from .mdns import DAT, MulticastDiscovery, Naming
 from .transport import GROUP, PORT, MulticastSocket
@@ -38,21 +39,21 @@ class MdnsDiscovery(EventEmitter):
         port: int = PORT,
         interfaces: Callable[[], list[str]] | list[str] | None = None,
         send_interface: str | None = None,
-        clock: Callable[[], float] | None = None,
+        clock: Clock | None = None,
         **state_options: Any,
     ) -> None:
         super().__init__()
         self.state = MulticastDiscovery(naming, **state_options)
         self.socket = MulticastSocket(self._on_datagram, group=group, port=port, interfaces=interfaces,
                                       send_interface=send_interface)
-        self._clock = clock
+        self.clock = clock or default_clock()
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task | None = None
         self.started = False
         self.closed = False
 
     def _now(self) -> float:
-        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        return self.clock.now()
 
     @property
     def stats(self):
@@ -101,9 +102,14 @@ class MdnsDiscovery(EventEmitter):
         while not self.closed:
             deadline = self.state.next_deadline()
             self._wake.clear()
-            timeout = None if deadline is None else max(0.0, deadline - self._now())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            waits = [asyncio.ensure_future(self._wake.wait())]
+            if deadline is not None:
+                waits.append(asyncio.ensure_future(self.clock.sleep(max(0.0, deadline - self._now()))))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
             if self.closed:
                 return
             self.state.tick(self._now())

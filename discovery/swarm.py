@@ -38,9 +38,10 @@ import logging
 import os
 from collections import Counter, deque
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterable
 
+from ..clock import Clock, default_clock
 from ..events import EventEmitter
 from ..protocol.stream import ProtocolStream
 from ..protocol.transport import run_stream
@@ -101,11 +102,10 @@ class _Connection:
     info: PeerInfo
     peer: PeerAddress | None
     writer: asyncio.StreamWriter
-    task: asyncio.Task | None = None
-    timer: asyncio.TimerHandle | None = None
+    timer: Any = None
+    first_remote_key: bytes | None = None
     pending: bool = True  # counted in flight until the handshake or the end
     key: tuple[bytes, bytes] | None = None
-    tags: set = field(default_factory=set)
 
 
 class Swarm(EventEmitter):
@@ -126,6 +126,7 @@ class Swarm(EventEmitter):
         connect_timeout: float = CONNECT_TIMEOUT,
         handshake_timeout: float = HANDSHAKE_TIMEOUT,
         reconnect_wait: Iterable[float] = RECONNECT_WAIT,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__()
         self.id = bytes(id) if id is not None else os.urandom(32)
@@ -144,6 +145,7 @@ class Swarm(EventEmitter):
         self.connect_timeout = connect_timeout
         self.handshake_timeout = handshake_timeout
         self.reconnect_wait = tuple(reconnect_wait)
+        self.clock = clock or default_clock()
         self.connections: list[_Connection] = []  # handshaken and kept
         self._all: set[_Connection] = set()
         self._by_remote: dict[tuple[bytes, bytes], _Connection] = {}
@@ -152,7 +154,7 @@ class Swarm(EventEmitter):
         self._seen_per_key: Counter = Counter()
         self._queue: deque[PeerAddress] = deque()
         self._in_flight = 0
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: set[Any] = set()
         self._tasks: set[asyncio.Task] = set()
         self._server: asyncio.AbstractServer | None = None
         self._listen_lock = asyncio.Lock()
@@ -191,7 +193,7 @@ class Swarm(EventEmitter):
             if isinstance(self._discovery_arg, MdnsDiscovery):
                 self.discovery = self._discovery_arg
             elif self._discovery_arg:
-                self.discovery = MdnsDiscovery(self.naming, **self._discovery_options)
+                self.discovery = MdnsDiscovery(self.naming, clock=self.clock, **self._discovery_options)
             if self.discovery is not None:
                 self.discovery.on("peer", self._on_discovered)
                 await self.discovery.start()
@@ -310,15 +312,14 @@ class Swarm(EventEmitter):
         return task
 
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
-        handle: asyncio.TimerHandle
+        handle: Any = None
 
         def run() -> None:
             self._timers.discard(handle)
             if not self.closed:
                 fn()
 
-        handle = loop.call_later(delay, run)
+        handle = self.clock.call_later(delay, run)
         self._timers.add(handle)
 
     def _requeue(self, peer: PeerAddress) -> None:
@@ -341,7 +342,7 @@ class Swarm(EventEmitter):
     async def _dial(self, peer: PeerAddress) -> None:
         self.emit("connecting", peer)
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(peer.host, peer.port), self.connect_timeout)
+            reader, writer = await self._open(peer.host, peer.port)
         except (OSError, asyncio.TimeoutError) as exc:
             self._in_flight -= 1
             self.emit("connect-failed", peer, isinstance(exc, asyncio.TimeoutError))
@@ -349,6 +350,21 @@ class Swarm(EventEmitter):
             self._kick()
             return
         await self._run(reader, writer, peer)
+
+    async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TCP connect with the connect timeout measured on ``self.clock``."""
+        connect = asyncio.ensure_future(asyncio.open_connection(host, port))
+        timer = asyncio.ensure_future(self.clock.sleep(self.connect_timeout))
+        try:
+            await asyncio.wait({connect, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            if not connect.done():
+                connect.cancel()
+        try:
+            return connect.result()
+        except asyncio.CancelledError:
+            raise asyncio.TimeoutError() from None
 
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.closed:
@@ -387,13 +403,18 @@ class Swarm(EventEmitter):
             stream.id = self.id
         conn = _Connection(stream, info, peer, writer)
         self._all.add(conn)
-        loop = asyncio.get_running_loop()
-        conn.timer = loop.call_later(self.handshake_timeout, self._on_handshake_timeout, conn)
+        conn.timer = self.clock.call_later(self.handshake_timeout, self._on_handshake_timeout, conn)
+
+        def on_feed(discovery_key: bytes) -> None:
+            if conn.first_remote_key is None:
+                conn.first_remote_key = bytes(discovery_key)
+
+        stream.on("feed", on_feed)
         stream.on("handshake", lambda: self._on_handshake(conn))
         if self.closed:
             stream.destroy(ConnectionAbortedError("swarm closed"))
         try:
-            await run_stream(stream, reader, writer)
+            await run_stream(stream, reader, writer, clock=self.clock)
         except Exception:
             log.exception("connection to %s:%s failed", host, port)
         finally:
@@ -419,7 +440,8 @@ class Swarm(EventEmitter):
             return
         remote = bytes(stream.remote_id or b"")
         local = bytes(stream.id)
-        dk = stream.discovery_key or next(iter(stream.remote_discovery_keys), None) or info.discovery_key or b""
+        # the stream's first key, as JS's ``stream.discoveryKey`` (for a passive stream: the remote's first)
+        dk = stream.discovery_key or conn.first_remote_key or info.discovery_key or b""
         if peer is not None:
             peer.retries = 0
         if remote == local:

@@ -242,3 +242,26 @@ async def test_stream_factory_errors_do_not_break_the_swarm():
         b.add_peer(bytes(32), "127.0.0.1", a.port)
         await eventually(lambda: len(calls) >= 2)
         await eventually(lambda: a.connecting == 0 and b.connecting == 0)
+
+
+async def test_reconnect_schedule_is_1_1_5_15_seconds_on_the_injected_clock():
+    """discovery-swarm's RECONNECT_WAIT with the default timings, driven by a ManualClock."""
+    from hyperparty.clock import ManualClock
+
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    clock = ManualClock()
+    a = Swarm(lambda info: ProtocolStream(), discovery=False, port=0, host="127.0.0.1", clock=clock)
+    attempts, dropped = [], []
+    a.on("connecting", lambda peer: attempts.append(clock.now()))
+    a.on("drop", dropped.append)
+    async with a:
+        a.add_peer(bytes(32), "127.0.0.1", port)
+        for step in [0.5] * 60:  # 30 s of manual time; the refused dials fail at once in real time
+            await eventually(lambda: a.connecting == 0)
+            await clock.advance(step)
+        assert dropped
+        gaps = [round(b - x) for x, b in zip(attempts, attempts[1:])]
+        assert len(attempts) == 5 and gaps == [1, 1, 5, 15]
