@@ -68,6 +68,49 @@ def run_scenario(module_file: str, scenario: str, *, timeout: float = 60, setup:
     return out
 
 
+# Two namespaces joined by a veth pair: "a" = the outer one (10.0.0.1 on veth va), "b" = a namespace nested in
+# it (10.0.0.2 on vb).  Each end routes the multicast range to its veth, so datagrams cross the "LAN" with
+# distinct source addresses (0.0.0.0 resolution, self-discovery) as on a real network.
+_PAIR = r"""
+set -e
+ip link set lo up
+ip link add va type veth peer name vb
+unshare -n sh -c '
+  while ! ip link show vb >/dev/null 2>&1; do sleep 0.05; done
+  ip link set lo up; ip addr add 10.0.0.2/24 dev vb; ip link set vb up; ip link set vb multicast on
+  ip route add 224.0.0.0/4 dev vb
+  exec "$@"' sh "$PY" "$RUNNER" "$MODULE" "$SCENARIO_B" "$LIMIT" &
+B=$!
+while [ "$(readlink /proc/$B/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.02; done
+ip link set vb netns $B
+ip addr add 10.0.0.1/24 dev va; ip link set va up; ip link set va multicast on
+ip route add 224.0.0.0/4 dev va
+set +e
+"$PY" "$RUNNER" "$MODULE" "$SCENARIO_A" "$LIMIT"; A_RC=$?
+wait $B; B_RC=$?
+echo "exit codes: a=$A_RC b=$B_RC"
+[ $A_RC -eq 0 ] && [ $B_RC -eq 0 ]
+"""
+
+
+def run_pair(module_file: str, scenario_a: str, scenario_b: str, *, timeout: float = 60) -> str:
+    """Run ``scenario_a`` at 10.0.0.1 and ``scenario_b`` at 10.0.0.2, two namespaces joined by veth."""
+    require_netns()
+    env = dict(os.environ, **{IN_NETNS_ENV: "1"}, PY=sys.executable, RUNNER=__file__, MODULE=str(module_file),
+               SCENARIO_A=scenario_a, SCENARIO_B=scenario_b, LIMIT=str(timeout))
+    cmd = ["unshare", "-rn", "sh", "-c", _PAIR]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout + 20, env=env, cwd=TESTS.parent)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode(errors="replace") + (exc.stderr or b"").decode(errors="replace")
+        pytest.fail(f"pair {scenario_a}/{scenario_b} did not end within {timeout + 20} s:\n{out}", pytrace=False)
+    out = proc.stdout.decode(errors="replace")
+    if proc.returncode != 0:
+        pytest.fail(f"pair {scenario_a}/{scenario_b} failed (exit {proc.returncode}):\n{out}\n"
+                    f"{proc.stderr.decode(errors='replace')}", pytrace=False)
+    return out
+
+
 def _main(module_file: str, scenario: str, timeout: float) -> int:
     for extra in (TESTS, TESTS / "interop"):
         if str(extra) not in sys.path:

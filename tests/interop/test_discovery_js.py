@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from discovery_netns import run_scenario
+from discovery_netns import run_pair, run_scenario
 
 from hyperparty.discovery import Swarm
 from hyperparty.discovery.mdns import DAT, PLAIN
@@ -132,3 +132,43 @@ async def scenario_plain_naming_does_not_meet_dat():
 ])
 def test_in_namespace(scenario):
     run_scenario(__file__, scenario, timeout=60)
+
+
+# -- two hosts: a JS writer at 10.0.0.1, a Python reader at 10.0.0.2 (two namespaces joined by veth) ---------
+
+
+async def scenario_lan_js_writer():
+    from jsnode import NodeProcess
+
+    await asyncio.sleep(1.5)  # the Python peer (other namespace) is up and listening first
+    async with NodeProcess("discovery-swarm-peer.js", "--seed", SEED, "--timeout-ms", "40000", "lan", "blocks") as js:
+        await js.read_event("listening")
+        peer = await js.read_event(lambda e: e["event"] == "peer", timeout=15)
+        assert peer["host"] == "10.0.0.2"  # the Python answer's 0.0.0.0, resolved to its source address
+        await js.read_event("connection", timeout=15)
+        await asyncio.sleep(4)  # keep serving while the reader checks its side
+
+
+async def scenario_lan_python_reader():
+    from hyperparty.crypto import key_pair
+
+    key, _ = key_pair(bytes.fromhex(SEED))
+    reader = Hypercore(MemoryStorage(), key=key)
+    await reader.ready()
+    found, banned = [], []
+    async with Swarm(lambda i: reader.replicate(live=True, id=i.id), port=0) as py:
+        py.on("peer", found.append)
+        py.on("peer-banned", lambda peer, reason: banned.append((peer, reason)))
+        await py.join(reader.discovery_key)
+        await asyncio.wait_for(reader.update(2), 20)
+        assert [await reader.get(i) for i in range(2)] == [b"lan", b"blocks"]
+        assert any(p.host == "10.0.0.1" for p in found)
+        # our answer to the JS query carried a token for 10.0.0.1, so we read it back and found ourselves
+        # at 10.0.0.2; the handshake showed our own id and the address was banned (as discovery-swarm does)
+        await wait_for(lambda: banned, what="the self-connection ban")
+        assert banned[0][0].host == "10.0.0.2" and banned[0][0].port == py.port and banned[0][1] == "detected-self"
+        assert all(c.info.remote_id != py.id for c in py.connections)
+
+
+def test_two_hosts_on_a_veth_lan():
+    run_pair(__file__, "scenario_lan_js_writer", "scenario_lan_python_reader", timeout=60)
