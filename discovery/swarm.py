@@ -278,7 +278,7 @@ class Swarm(EventEmitter):
     def _add(self, peer: PeerAddress) -> bool:
         if self.closed:
             return False
-        seen = self._seen.get(peer.id) or self._seen.get(f"{peer.host}:{peer.port}")
+        seen = self._seen.get(peer.id)
         if seen:
             self.emit("peer-rejected", peer, "banned" if seen == _BANNED else "duplicate")
             return False
