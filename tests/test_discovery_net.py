@@ -119,3 +119,54 @@ def test_requery_timer_and_injected_group():
 
 def test_garbage_on_the_wire_is_counted():
     run_scenario(__file__, "scenario_garbage_on_the_wire_is_counted")
+
+
+async def scenario_python_swarms_serve_two_parties_from_one_listener():
+    """discover(): one swarm serves two parties (PartyMap) on one port; two client swarms, one per party, find
+    it by the parties' discovery keys alone and handshake with it."""
+    import secrets
+
+    from hyperparty.discovery import discover
+    from hyperparty.party import Party, PartyMap, Rules
+
+    class Quiet(Rules):
+        name = "quiet"
+
+        def __init__(self):
+            self.peers = []
+
+        async def handshake(self, peer):
+            self.peers.append(peer.peer_id)
+
+        async def find_feed(self, peer, discovery_key):
+            return None
+
+    keys = [secrets.token_bytes(32) for _ in range(2)]
+    served = PartyMap()
+    server_rules = [Quiet(), Quiet()]
+    for key, rules in zip(keys, server_rules):
+        served.add(Party(key, rules))
+
+    def serve(info):
+        if info.discovery_key is None:
+            return served.replicate(live=True)
+        return served.get(info.discovery_key).replicate(live=True, id=info.id)
+
+    async with discover([p.discovery_key for p in served.parties], serve) as server:
+        clients = []
+        for key in keys:
+            party = Party(key, Quiet())
+            clients.append((party, discover(party.discovery_key, lambda info, p=party: p.replicate(live=True, id=info.id))))
+        swarms = [await cm.__aenter__() for _, cm in clients]
+        try:
+            await wait_for(lambda: all(r.peers for r in server_rules) and all(p.rules.peers for p, _ in clients), 10)
+            assert server_rules[0].peers[0] == swarms[0].id and server_rules[1].peers[0] == swarms[1].id
+            assert all(p.rules.peers[0] == server.id for p, _ in clients)
+            await wait_for(lambda: len(server.connections) == 2 and all(len(s.connections) == 1 for s in swarms), 5)
+        finally:
+            for _, cm in clients:
+                await cm.__aexit__(None, None, None)
+
+
+def test_python_swarms_serve_two_parties_from_one_listener():
+    run_scenario(__file__, "scenario_python_swarms_serve_two_parties_from_one_listener")
