@@ -90,6 +90,8 @@ class MdnsDiscovery(EventEmitter):
         self._flush()
 
     def _flush(self) -> None:
+        if not self.started or self.closed:
+            return  # what was queued before start() goes out when it opens the socket
         for d in self.state.datagrams_to_send():
             self.socket.send(d.data, d.port)
         for peer in self.state.events():

@@ -21,7 +21,8 @@ discovery-swarm 5.1.4 does (shared/spec/discovery-swarm-5.md §6), over TCP only
   one is outgoing and remote id < our id, or incoming and remote id > our id, the new one is closed, else
   the old one: both sides keep the connection opened by the peer with the smaller id (byte order).
 * Limits: at most ``max_peers_per_key`` addresses remembered per key (more are rejected with reason
-  "full"); at most ``max_connecting`` dials + handshakes in flight (the rest wait in the queue).
+  "full"); at most ``max_connecting`` dials + handshakes in flight, incoming handshakes included (the
+  rest of the queue waits).
 
 Events: ``peer`` (PeerAddress) found and queued; ``peer-rejected`` (PeerAddress, reason: "duplicate",
 "banned" or "full"); ``connecting`` (PeerAddress); ``connect-failed`` (PeerAddress, timed_out);
@@ -243,7 +244,9 @@ class Swarm(EventEmitter):
         self._timers.clear()
         self._queue.clear()
         if self.discovery is not None:
-            await self.discovery.close()
+            self.discovery.off("peer", self._on_discovered)
+            if self.discovery is not self._discovery_arg:  # ours, not one the caller shares
+                await self.discovery.close()
         for conn in list(self._all):
             conn.stream.destroy(ConnectionAbortedError("swarm closed"))
         if self._server is not None:

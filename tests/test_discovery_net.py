@@ -72,14 +72,15 @@ async def scenario_two_discoveries_on_port_5353():
 
 
 async def scenario_requery_timer_and_injected_group():
-    """An injected group and port, a fast re-query: queries keep coming on the timer."""
+    """An injected group and port, a fast re-query: queries keep coming on the timer (the first one sent by
+    start() for a join made before it)."""
     seen = []
     sniffer = MulticastSocket(lambda d, s: seen.append(d), group="239.255.77.1", port=0)
     await sniffer.open()
     d = MdnsDiscovery(group="239.255.77.1", port=sniffer.port, requery=(0.2, 0.1))
+    d.join(K1, 4000)  # before start: the query waits for the socket
     await d.start()
     try:
-        d.join(K1, 4000)
         await wait_for(lambda: len(seen) >= 4, timeout=3)
         names = {dns.decode(x).questions[0].name for x in seen if not dns.decode(x).is_response}
         assert names == {DAT.name(K1)}
