@@ -561,10 +561,6 @@ class Hypercore(EventEmitter, _feed_base.Feed):
             return self.bitfield.get(index)
         return self.bitfield.first_missing(index, end) == -1
 
-    def has_all(self, start: int, end: int) -> bool:
-        """True when every block in ``[start, end)`` is stored locally."""
-        return self.has(start, end)
-
     def downloaded(self, start: int = 0, end: int | None = None) -> int:
         """Number of locally stored blocks in ``[start, end)`` (JS ``downloaded``)."""
         self._check_open()
@@ -926,7 +922,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         for i in range(start, end):
             self.reserved.set(i, False)
         for w in list(self.waiting):
-            if (start <= w.start and w.end != -1 and w.end <= end) or (start <= w.index < end):
+            if start <= w.index < end:
                 self.resolve_waiting(w, RequestCancelledError())
 
     async def _wait(self, entry: Any, queue: list, timeout: float | None) -> None:
@@ -957,7 +953,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
             fut.exception()
 
     def _selection_done(self, sel: Selection) -> bool:
-        if sel.end == -1 or sel.bytes:
+        if sel.end == -1:
             return False
         if sel.hash:
             tree = self.tree
@@ -979,8 +975,6 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         if self.waiting:
             get = self.bitfield.get
             for w in list(self.waiting):
-                if w.bytes:
-                    continue
                 if w.update:
                     if self.length >= w.min_length:
                         self.resolve_waiting(w)
