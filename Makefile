@@ -25,7 +25,7 @@ $(JSSTAMP): $(JSDIR)/package.json $(JSDIR)/package-lock.json
 	touch $@
 
 demo: $(PYSTAMP)
-	$(PY) -m hyperparty.party.demo
+	$(PY) -m hyperparty.cli.demo
 
 test: $(PYSTAMP) $(JSSTAMP)
 	$(PY) -m pytest -q

@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 
-CLI = [sys.executable, "-m", "hyperparty.party.cli", "core"]
+CLI = [sys.executable, "-m", "hyperparty.cli", "core"]
 
 
 async def run(*args: str, timeout: float = 30) -> tuple[int, list[dict], str]:

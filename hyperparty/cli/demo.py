@@ -1,4 +1,5 @@
-"""``python -m hyperparty.party.demo`` (``make demo``): alice and bob chat in one party, printed as JSON lines.
+"""``python -m hyperparty.cli.demo`` (``make demo``, ``hyperparty demo``): alice and bob chat in one party,
+printed as JSON lines.
 
 The party demo: two peers in one process, each with its own writable feed on the embedded default storage
 (LMDB in a temporary directory), connected over a real loopback TCP connection with the two-writers rules
@@ -10,20 +11,28 @@ the exit status is 0 only when every message arrived.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
+import os
+import secrets
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-__all__ = ["core_demo", "party_demo", "main"]
+from .common import emit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..party.chat import ChatNode
+    from .app import CommandLine
+
+__all__ = ["core_demo", "party_demo", "main", "register"]
 
 WAIT = 15.0
 
 
 def _emit(step: str, **fields: Any) -> dict[str, Any]:
     line = {"step": step, **fields}
-    print(json.dumps(line, ensure_ascii=False, separators=(",", ":")), flush=True)
+    emit(line)
     return line
 
 
@@ -75,10 +84,7 @@ def core_demo(directory: str | None = None) -> list[dict[str, Any]]:
 
 
 async def _party_demo(directory: str) -> list[dict[str, Any]]:
-    import os
-    import secrets
-
-    from .chat import ChatNode
+    from ..party.chat import ChatNode
 
     lines: list[dict[str, Any]] = []
     party_key = secrets.token_bytes(32)
@@ -139,7 +145,7 @@ async def _party_demo(directory: str) -> list[dict[str, Any]]:
     return lines
 
 
-async def _until(predicate) -> None:
+async def _until(predicate: Callable[[], Any]) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
 
@@ -152,7 +158,8 @@ def party_demo(directory: str | None = None) -> list[dict[str, Any]]:
         return asyncio.run(_party_demo(tmp))
 
 
-def main() -> int:
+def main(args: argparse.Namespace | None = None) -> int:
+    """Run both demos; exit status 0 only when every message arrived."""
     try:
         party_demo()
         core_demo()
@@ -160,6 +167,11 @@ def main() -> int:
         print(f"demo failed: {err} ({type(err).__name__})", file=sys.stderr)
         return 1
     return 0
+
+
+def register(cli: "CommandLine") -> None:
+    """Add ``demo``."""
+    cli.add(("demo",), main, help="two peers chat in one party over loopback TCP, then a hypercore tour")
 
 
 if __name__ == "__main__":
