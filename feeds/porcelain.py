@@ -8,8 +8,8 @@
 
   - ``until`` is given: that coroutine finished (e.g. ``lambda: core.download(10, 20)``); the stream is
     opened live so it does not end first, and is then ended gracefully;
-  - non-live: the stream ended by itself (both sides done), and every non-sparse core holds every block
-    up to the longest length the remote announced;
+  - non-live: the stream ended by itself (both sides done) after the remote opened the feed's channel,
+    and every non-sparse core holds every block up to the longest length the remote announced;
   - live: the connection ended (or the caller cancelled).
 
   It returns a :class:`FetchResult` (blocks and bytes downloaded, seconds).
@@ -189,7 +189,8 @@ async def serve(
 
 
 class _Counter:
-    """Counts the blocks downloaded into the feed's cores (cores learned later are picked up by ``scan``)."""
+    """Counts the blocks downloaded into the feed's cores and the longest length each remote announced
+    (cores learned during the fetch are picked up by ``scan``)."""
 
     def __init__(self, feed: "Feed", progress: Callable[[FetchProgress], None] | None, began: float) -> None:
         self.feed = feed
@@ -198,18 +199,30 @@ class _Counter:
         self.blocks = 0
         self.bytes = 0
         self.last_activity = time.monotonic()
+        self.announced: dict[int, int] = {}  # id(core) -> longest remote length seen
         self._watched: list["Hypercore"] = []
-        self._listener = self._on_download  # one object, so ``off`` finds it
+        self._listeners: list[tuple["Hypercore", str, Callable[..., None]]] = []
         self.scan()
 
     def scan(self) -> None:
         for core in self.feed.cores():
             if not any(core is seen for seen in self._watched):
                 self._watched.append(core)
-                core.on("download", self._listener)
+                self._listen(core, "download", self._on_download)
+                self._listen(core, "remote-update", lambda peer, core=core: self._on_remote(core, peer))
+
+    def _listen(self, core: "Hypercore", event: str, fn: Callable[..., None]) -> None:
+        core.on(event, fn)
+        self._listeners.append((core, event, fn))
 
     def total(self) -> int:
         return sum(max(core.length, getattr(core, "remote_length", 0)) for core in self.feed.cores())
+
+    def _on_remote(self, core: "Hypercore", peer: Any) -> None:
+        length = getattr(peer, "remote_length", 0)
+        if length > self.announced.get(id(core), 0):
+            self.announced[id(core)] = length
+        self.last_activity = time.monotonic()
 
     def _on_download(self, index: int, data: bytes) -> None:
         self.blocks += 1
@@ -219,9 +232,9 @@ class _Counter:
             self.progress(FetchProgress(self.blocks, self.bytes, self.total(), now - self.began))
 
     def close(self) -> None:
-        for core in self._watched:
-            core.off("download", self._listener)
-        self._watched.clear()
+        for core, event, fn in self._listeners:
+            core.off(event, fn)
+        self._listeners.clear()
 
 
 async def fetch(
@@ -243,6 +256,8 @@ async def fetch(
     began = time.monotonic()
     counter = _Counter(feed, progress, began)
     stream = replication_stream(feed, live=live or until is not None)
+    remote_feeds: set[bytes] = set()  # discovery keys of the channels the remote opened
+    stream.on("feed", remote_feeds.add)
     where = f"{host}:{port}"
     waiter: asyncio.Future | None = None
     try:
@@ -272,7 +287,10 @@ async def fetch(
             error = connection.result()
             if error is not None:
                 raise ReplicationFailed(f"replication with {where} failed: {error}")
-            _check_complete(feed, where)
+            if feed.discovery_key not in remote_feeds:
+                raise RemoteClosed(f"the connection to {where} ended before the remote opened feed "
+                                   f"{feed.key.hex()[:16]}... (does it have this feed?)")
+            _check_complete(feed, counter, where)
         return FetchResult(counter.blocks, counter.bytes, time.monotonic() - began)
     finally:
         counter.close()
@@ -297,12 +315,12 @@ async def _watch(counter: _Counter, futures: set[asyncio.Future], timeout: float
         counter.scan()
 
 
-def _check_complete(feed: "Feed", where: str) -> None:
-    """After a non-live fetch: every non-sparse core holds every block the remote announced."""
+def _check_complete(feed: "Feed", counter: _Counter, where: str) -> None:
+    """After a non-live fetch: every non-sparse core holds every block up to the remote's announced length."""
     for core in feed.cores():
         if getattr(core, "sparse", False):
             continue
-        length = max(core.length, getattr(core, "remote_length", 0))
+        length = max(core.length, counter.announced.get(id(core), 0))
         have = core.downloaded(0, length) if length else 0
         if have < length:
             raise RemoteClosed(f"the connection to {where} ended with {have} of {length} blocks of "
