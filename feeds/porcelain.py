@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
 from ..protocol.stream import ProtocolStream
 from ..protocol.transport import connect_tcp, serve_tcp
@@ -120,11 +120,12 @@ def replication_stream(feed: "Feed", *, live: bool) -> ProtocolStream:
 class Server:
     """A running :func:`serve`: the bound ``host``/``port``, the streams of open connections."""
 
-    def __init__(self, feed: "Feed", server: asyncio.AbstractServer, host: str, port: int) -> None:
+    def __init__(self, feed: "Feed", server: asyncio.Server, host: str, port: int,
+                 streams: set[ProtocolStream]) -> None:
         self.feed = feed
         self.host = host
         self.port = port
-        self.streams: set[ProtocolStream] = set()
+        self.streams = streams  # kept up to date by serve()
         self._server = server
 
     def close(self) -> None:
@@ -166,23 +167,22 @@ async def serve(
     connection.  Raises :class:`ServeFailed` when the address cannot be bound.
     """
     await feed.ready()
-    handle: Server | None = None
+    streams: set[ProtocolStream] = set()
 
     def make_stream() -> ProtocolStream:
         stream = replication_stream(feed, live=live)
-        if handle is not None:
-            handle.streams.add(stream)
-            stream.on("close", lambda _err: handle.streams.discard(stream))
+        streams.add(stream)
+        stream.on("close", lambda _err: streams.discard(stream))
         if on_connection is not None:
             on_connection(stream)
         return stream
 
     try:
-        server = await serve_tcp(host, port, make_stream)
+        server = cast(asyncio.Server, await serve_tcp(host, port, make_stream))
     except OSError as exc:
         raise ServeFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = server.sockets[0].getsockname()
-    handle = Server(feed, server, bound[0], bound[1])
+    handle = Server(feed, server, bound[0], bound[1], streams)
     if on_listening is not None:
         on_listening(handle.host, handle.port)
     return handle

@@ -22,7 +22,16 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from .common import CommandError, add_storage_argument, block_text, emit, parse_host_port, parse_key, parse_storage, warn
+from .common import (
+    CommandError,
+    add_storage_argument,
+    block_text,
+    emit,
+    parse_host_port,
+    parse_key,
+    parse_storage,
+    warn,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import CommandLine
@@ -51,6 +60,7 @@ async def _chat(args: argparse.Namespace) -> int:
     node = ChatNode(storage, party_key=party_key, rules=args.rules, on_message=on_message, on_ephemeral=on_ephemeral)
     await node.start()
     try:
+        assert node.local is not None and node.party is not None  # set by start()
         emit({"local": node.local.key.hex(), "party": node.party.key.hex()})
         if args.listen is not None:
             host, port = parse_host_port(args.listen)
@@ -99,4 +109,5 @@ def register(cli: "CommandLine") -> None:
         p.add_argument("--connect", metavar="HOST:PORT")
         p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
 
-    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed", arguments=chat_args)
+    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
+            arguments=chat_args)

@@ -155,14 +155,15 @@ class ProgressReporter:
 
     def draw(self, blocks: int, total: int, nbytes: int, seconds: float) -> None:
         rate = nbytes / seconds / 1e6 if seconds > 0 else 0.0
+        figures = f"{blocks}/{total} blocks, {nbytes / 1e6:.1f} MB, {rate:.1f} MB/s"
         if self.tty:
             done = min(blocks / total, 1.0) if total else 0.0
             filled = int(done * self.WIDTH)
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r[{bar}] {blocks}/{total} blocks, {nbytes / 1e6:.1f} MB, {rate:.1f} MB/s\x1b[K")
+            self.stream.write(f"\r[{bar}] {figures}\x1b[K")
             self._drawn = True
         else:
-            self.stream.write(f"hyperparty: downloaded {blocks}/{total} blocks, {nbytes / 1e6:.1f} MB, {rate:.1f} MB/s\n")
+            self.stream.write(f"hyperparty: downloaded {figures}\n")
         self.stream.flush()
 
     def finish(self) -> None:

@@ -118,14 +118,18 @@ async def _party_demo(directory: str) -> list[dict[str, Any]]:
     await alice.start()
     await bob.start()
     try:
-        lines.append(_emit("party", key=party_key.hex()[:16] + "...", rules="two-writers", storage="lmdb (temporary directory)"))
+        assert alice.local is not None and alice.party is not None  # set by start()
+        assert bob.local is not None and bob.party is not None
+        alice_party, bob_party = alice.party, bob.party
+        lines.append(_emit("party", key=party_key.hex()[:16] + "...", rules="two-writers",
+                           storage="lmdb (temporary directory)"))
         lines.append(_emit("peer", name="alice", feed=alice.local.key.hex()[:16]))
         lines.append(_emit("peer", name="bob", feed=bob.local.key.hex()[:16]))
         port = await alice.listen("127.0.0.1", 0)
         lines.append(_emit("listening", name="alice", port=port))
         await bob.connect("127.0.0.1", port)
         lines.append(_emit("connected", name="bob", to=f"127.0.0.1:{port}"))
-        await asyncio.wait_for(_until(lambda: alice.party.peers and bob.party.peers), WAIT)
+        await asyncio.wait_for(_until(lambda: alice_party.peers and bob_party.peers), WAIT)
         for text in expected["alice"]:
             await alice.say(text)
         for text in expected["bob"]:
