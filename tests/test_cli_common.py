@@ -96,10 +96,12 @@ def test_progress_bar_on_a_terminal() -> None:
     clock.now += 0.05
     reporter(progress(6))  # redrawn at most every 0.1 s
     clock.now += 0.1
-    reporter(progress(10))
+    reporter(progress(9))
+    reporter(progress(10))  # within 0.1 s: drawn by finish()
     reporter.finish()
     text = out.getvalue()
-    assert text.count("\r") == 2 and text.endswith("\n") and "\n" not in text[:-1]
+    assert text.count("\r") == 3 and text.endswith("\n") and "\n" not in text[:-1]
+    assert "] 9/10 blocks" in text
     assert "[############............] 5/10 blocks" in text
     assert "[########################] 10/10 blocks, 10.0 MB" in text
 

@@ -145,9 +145,11 @@ class ProgressReporter:
         self._started = clock()
         self._last = self._started
         self._drawn = False
+        self._latest: "FetchProgress | None" = None
 
     def __call__(self, progress: "FetchProgress") -> None:
         now = self._clock()
+        self._latest = progress
         if now - self._last < self.interval or now - self._started < self.interval:
             return
         self._last = now
@@ -167,8 +169,11 @@ class ProgressReporter:
         self.stream.flush()
 
     def finish(self) -> None:
-        """End the bar's line (terminal only, when one was drawn)."""
+        """Draw the bar's last state and end its line (terminal only, when one was drawn)."""
         if self._drawn:
+            if self._latest is not None:
+                latest = self._latest
+                self.draw(latest.blocks, latest.total, latest.bytes, self._clock() - self._started)
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
