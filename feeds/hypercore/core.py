@@ -56,7 +56,7 @@ from .errors import (
     RequestCancelledError,
     VerificationError,
 )
-from .events import EventEmitter
+from ...events import EventEmitter
 from .format import (
     HEADER_SIZE,
     SIGNATURES_HEADER,
@@ -66,7 +66,7 @@ from .format import (
     bitfield_header,
     bitfield_page_size,
 )
-from .merkle import Node
+from ...protocol.messages import Node
 from .selections import Selection, Waiting
 from .tree_index import TreeIndex
 from .verify import proof_parts, verify_put
@@ -130,6 +130,8 @@ class Hypercore(EventEmitter, _feed_base.Feed):
     ``close()``.
     """
 
+    KIND = "hypercore"
+
     def __init__(
         self,
         storage: "Storage | str",
@@ -148,6 +150,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         allow_push: bool = False,
     ) -> None:
         EventEmitter.__init__(self)
+        _feed_base.Feed.__init__(self)
         if isinstance(storage, str):
             from ...storage import open_storage
 
@@ -406,6 +409,7 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         """Reject pending waits, release files (and the storage when the feed opened it)."""
         if self.closed:
             return
+        self._close_channels()
         self.closed = True
         self.readable = False
         self.writable = False
@@ -1058,16 +1062,20 @@ class Hypercore(EventEmitter, _feed_base.Feed):
         self.emit("clear", start, end)
 
     # ------------------------------------------------------------------------------------------------
-    # replication entry points (implemented in replicate.py)
+    # replication (the channel logic is in replicate.py; attach/replicate come from Feed)
 
-    async def attach(self, stream: "ProtocolStream", **options: Any) -> Any:
-        """Replicate this core over ``stream`` (see ``replicate.attach``)."""
-        from . import replicate as _replicate
+    def _stream_defaults(self) -> dict[str, Any]:
+        return {"id": self.id, "extensions": self.extensions}
 
-        return await _replicate.attach(self, stream, **options)
-
-    def replicate(self, **options: Any) -> "ProtocolStream":
-        """A new protocol stream replicating this core (see ``replicate.replicate``)."""
-        from . import replicate as _replicate
-
-        return _replicate.replicate(self, **options)
+    def _close_channels(self) -> None:
+        """Close this core's channel on every stream it replicates on (the other feeds there go on)."""
+        for attachment in self.attachments():
+            channel = attachment.stream.channel(self.discovery_key)
+            if channel is not None and channel.opened and not channel.closed:
+                handler = channel.handler
+                delegate = getattr(handler, "delegate", None)
+                if delegate is not None:  # a party channel we replicate on: only stop replicating
+                    delegate.on_close(channel, None)
+                    handler.delegate = None
+                else:
+                    channel.close()

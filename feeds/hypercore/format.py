@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ...storage.base import OutOfRangeError, RandomAccessFile
 from .errors import NodeNotFoundError, SignatureNotFoundError
-from .merkle import Node
+from ...protocol.messages import Node
 
 __all__ = [
     "HEADER_SIZE",
