@@ -21,9 +21,9 @@ downloaded, no end); the protocol's keep-alive ends a connection whose remote we
 connect timeout), :class:`RemoteClosed` (the connection ended before the fetch was complete),
 :class:`FetchTimeout`, :class:`ReplicationFailed` (the stream was destroyed with an error).
 
-Streams come from ``feed.replicate(live=...)`` when the feed has it (its first core opens the first
-channel); otherwise a :class:`ProtocolStream` expecting one channel per core, with ``feed.attach``.
-This module may use :mod:`protocol` and :mod:`feeds`, never the party or the command line.
+Streams come from ``feed.replicate(live=...)`` (:class:`~hyperparty.feeds.base.Feed`: the first core
+opens the first channel; cores learned during replication join the stream).  This module may use
+:mod:`protocol` and :mod:`feeds`, never the party or the command line.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = [
 
 CONNECT_TIMEOUT = 10.0
 END_WAIT = 5.0  # after ``until``: how long the graceful end of the stream may take
-SCAN_INTERVAL = 0.5  # how often cores learned during the fetch are picked up for counting
+WAKE_INTERVAL = 0.5  # how often the idle watchdog looks at the clock
 
 
 class FetchError(Exception):
@@ -95,26 +95,9 @@ class FetchResult:
 
 
 def replication_stream(feed: "Feed", *, live: bool) -> ProtocolStream:
-    """A new protocol stream replicating ``feed`` (``feed.replicate`` when it has one).
-
-    Without ``replicate`` the feed must be ready (its cores known): the stream expects one channel per
-    core so a non-live session ends by itself, and the cores are attached in a background task (its
-    failure destroys the stream).
-    """
-    replicate = getattr(feed, "replicate", None)
-    if callable(replicate):
-        return replicate(live=live)
-    stream = ProtocolStream(live=live, expected_feeds=len(feed.cores()))
-
-    async def attach() -> None:
-        try:
-            await feed.attach(stream, live=live)
-        except Exception as exc:  # the stream cannot replicate this feed
-            stream.destroy(exc)
-
-    task = asyncio.ensure_future(attach())
-    stream.on("close", lambda _err: task.cancel() if not task.done() else None)
-    return stream
+    """A new protocol stream replicating ``feed``: its first core opens the first channel, cores it learns
+    join the stream, and a non-live stream ends by itself once every channel is done."""
+    return feed.replicate(live=live)
 
 
 class Server:
@@ -190,7 +173,7 @@ async def serve(
 
 class _Counter:
     """Counts the blocks downloaded into the feed's cores and the longest length each remote announced
-    (cores learned during the fetch are picked up by ``scan``)."""
+    (cores the feed learns during the fetch are counted from the moment it announces them, ``on_core``)."""
 
     def __init__(self, feed: "Feed", progress: Callable[[FetchProgress], None] | None, began: float) -> None:
         self.feed = feed
@@ -202,14 +185,17 @@ class _Counter:
         self.announced: dict[int, int] = {}  # id(core) -> longest remote length seen
         self._watched: list["Hypercore"] = []
         self._listeners: list[tuple["Hypercore", str, Callable[..., None]]] = []
-        self.scan()
+        self._closed = False
+        for core in feed.cores():
+            self._watch(core)
+        feed.on_core(self._watch)  # Feed has no off_core: after close() this listener does nothing
 
-    def scan(self) -> None:
-        for core in self.feed.cores():
-            if not any(core is seen for seen in self._watched):
-                self._watched.append(core)
-                self._listen(core, "download", self._on_download)
-                self._listen(core, "remote-update", lambda peer, core=core: self._on_remote(core, peer))
+    def _watch(self, core: "Hypercore") -> None:
+        if self._closed or any(core is seen for seen in self._watched):
+            return
+        self._watched.append(core)
+        self._listen(core, "download", self._on_download)
+        self._listen(core, "remote-update", lambda peer: self._on_remote(core, peer))
 
     def _listen(self, core: "Hypercore", event: str, fn: Callable[..., None]) -> None:
         core.on(event, fn)
@@ -232,6 +218,7 @@ class _Counter:
             self.progress(FetchProgress(self.blocks, self.bytes, self.total(), now - self.began))
 
     def close(self) -> None:
+        self._closed = True
         for core, event, fn in self._listeners:
             core.off(event, fn)
         self._listeners.clear()
@@ -269,7 +256,7 @@ async def fetch(
             raise ConnectFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
         if until is not None:
             waiter = asyncio.ensure_future(until())
-            await _watch(counter, {waiter, connection}, timeout, where)
+            await _wait_active(counter, {waiter, connection}, timeout, where)
             if not waiter.done():
                 error = connection.result()
                 raise RemoteClosed(f"the connection to {where} ended before the fetch was complete"
@@ -283,7 +270,7 @@ async def fetch(
             if error is not None:
                 raise ReplicationFailed(f"replication with {where} failed: {error}")
         else:
-            await _watch(counter, {connection}, timeout, where)
+            await _wait_active(counter, {connection}, timeout, where)
             error = connection.result()
             if error is not None:
                 raise ReplicationFailed(f"replication with {where} failed: {error}")
@@ -302,17 +289,16 @@ async def fetch(
             stream.destroy()
 
 
-async def _watch(counter: _Counter, futures: set[asyncio.Future], timeout: float, where: str) -> None:
+async def _wait_active(counter: _Counter, futures: set[asyncio.Future], timeout: float, where: str) -> None:
     """Wait until one of ``futures`` is done; fail when nothing arrived for ``timeout`` seconds."""
     while True:
         idle = time.monotonic() - counter.last_activity
         if idle >= timeout:
             raise FetchTimeout(f"nothing arrived from {where} for {timeout:g} s")
-        done, _ = await asyncio.wait(futures, timeout=min(SCAN_INTERVAL, timeout - idle),
+        done, _ = await asyncio.wait(futures, timeout=min(WAKE_INTERVAL, timeout - idle),
                                      return_when=asyncio.FIRST_COMPLETED)
         if done:
             return
-        counter.scan()
 
 
 def _check_complete(feed: "Feed", counter: _Counter, where: str) -> None:

@@ -28,9 +28,10 @@ async def writer(blocks: Sequence[bytes] = BLOCKS, storage=None) -> Hypercore:
 
 
 class OneCoreFeed(Feed):
-    """A feed without ``replicate``: porcelain must build the stream and use ``attach``."""
+    """A feed with nothing but the abstract interface (no ``opened``): the base class replicates it."""
 
     def __init__(self, core: Hypercore) -> None:
+        super().__init__()
         self.core = core
 
     @property
@@ -49,6 +50,70 @@ class OneCoreFeed(Feed):
 
     def cores(self) -> Sequence[Hypercore]:
         return [self.core]
+
+
+class LinkedPair(Feed):
+    """A two-core test feed: block 0 of the first core is the key of the second, learned on replication."""
+
+    def __init__(self, storage, key: bytes | None = None) -> None:
+        super().__init__()
+        self.storage = storage
+        self.first = Hypercore(storage.sub("first"), key=key)
+        self.second: Hypercore | None = None
+        self.opened = False
+
+    @classmethod
+    async def create(cls, storage, blocks: Sequence[bytes]) -> "LinkedPair":
+        pair = cls(storage)
+        await pair.first.ready()
+        pair.second = Hypercore(storage.sub("second"))
+        await pair.second.ready()
+        await pair.first.append(pair.second.key)
+        await pair.second.append(list(blocks))
+        pair.opened = True
+        return pair
+
+    @property
+    def key(self) -> bytes:
+        return self.first.key
+
+    @property
+    def discovery_key(self) -> bytes:
+        return self.first.discovery_key
+
+    async def ready(self) -> None:
+        if self.opened:
+            return
+        await self.first.ready()
+        self.opened = True
+        if self.first.has(0):
+            await self._open_second()
+        else:
+            self.first.on("download", lambda index, data: self._learn(self._open_second()) if index == 0 else None)
+
+    async def _open_second(self) -> None:
+        if self.second is None:
+            self.second = Hypercore(self.storage.sub("second"), key=await self.first.get(0))
+            await self._learned_core(self.second)
+
+    async def close(self) -> None:
+        for core in self.cores():
+            await core.close()
+
+    def cores(self) -> Sequence[Hypercore]:
+        return [self.first] + ([self.second] if self.second is not None else [])
+
+
+async def test_fetch_a_feed_whose_second_core_is_learned() -> None:
+    source = await LinkedPair.create(MemoryStorage(), BLOCKS)
+    async with await porcelain.serve(source) as server:
+        replica = LinkedPair(MemoryStorage(), key=source.key)
+        result = await asyncio.wait_for(porcelain.fetch(replica, "127.0.0.1", server.port, timeout=5), 20)
+    assert replica.second is not None and replica.second.key == source.second.key
+    assert [await replica.second.get(i) for i in range(len(BLOCKS))] == BLOCKS
+    assert result.blocks == 1 + len(BLOCKS)  # the learned core's blocks are counted too
+    await replica.close()
+    await source.close()
 
 
 def free_port() -> int:
@@ -84,7 +149,7 @@ async def _refetch(source: Hypercore, replica: Hypercore) -> porcelain.FetchResu
         return await porcelain.fetch(replica, "127.0.0.1", server.port, timeout=5)
 
 
-async def test_feed_without_replicate_on_both_ends() -> None:
+async def test_minimal_feed_on_both_ends() -> None:
     source = OneCoreFeed(await writer())
     async with await porcelain.serve(source) as server:
         replica = OneCoreFeed(Hypercore(MemoryStorage(), key=source.key))
