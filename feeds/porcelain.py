@@ -188,7 +188,7 @@ class _Counter:
         self._closed = False
         for core in feed.cores():
             self._watch(core)
-        feed.on_core(self._watch)  # Feed has no off_core: after close() this listener does nothing
+        feed.on_core(self._watch)
 
     def _watch(self, core: "Hypercore") -> None:
         if self._closed or any(core is seen for seen in self._watched):
@@ -219,6 +219,7 @@ class _Counter:
 
     def close(self) -> None:
         self._closed = True
+        self.feed.off_core(self._watch)
         for core, event, fn in self._listeners:
             core.off(event, fn)
         self._listeners.clear()
