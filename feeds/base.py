@@ -208,6 +208,11 @@ class Feed(ABC):
         their discovery keys this way)."""
         self._core_listeners.append(listener)
 
+    def off_core(self, listener: Callable[["Hypercore"], Any]) -> None:
+        """Stop calling ``listener`` (registered with :meth:`on_core`)."""
+        if listener in self._core_listeners:
+            self._core_listeners.remove(listener)
+
     def adopt_attachments(self, first: "Feed") -> None:
         """Take over the attachments of ``first`` (this feed's first core, replicated as a plain hypercore
         before its kind was known): cores learned later replicate on the same streams."""

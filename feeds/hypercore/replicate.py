@@ -423,8 +423,6 @@ class ReplicationPeer:
                 if len(self.inflight) >= self.limit:
                     return False
                 w = waiting[(k + offset) % n]
-                if w.bytes:
-                    continue  # seek-by-bytes waits are served by other peers' Data
                 if w.update:
                     target = self.remote_length - 1
                     if target >= core.length and not core.reserved.get(target) and target in self.remote_has:
@@ -483,8 +481,7 @@ class ReplicationPeer:
         for w in core.waiting:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return
-            index = w.index if w.index >= 0 else w.start
-            self._send_want(index // WANT_WINDOW)
+            self._send_want(w.index // WANT_WINDOW)
         for sel in core.selections:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return

@@ -22,34 +22,30 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from .cli import CommandError, emit
-from .cli_core import block_text
-from .cli_replicate import parse_host_port
+from .common import (
+    CommandError,
+    add_storage_argument,
+    block_text,
+    emit,
+    parse_host_port,
+    parse_key,
+    parse_storage,
+    warn,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cli import CommandLine
+    from .app import CommandLine
 
 __all__ = ["register"]
 
 EOF_GRACE = 1.0
 
 
-def _key_arg(text: str | None, what: str) -> bytes | None:
-    if text is None:
-        return None
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raise CommandError(f"{what} is not hex: {text!r}") from None
-    if len(raw) != 32:
-        raise CommandError(f"{what} must be 32 bytes (64 hex characters)")
-    return raw
-
-
 async def _chat(args: argparse.Namespace) -> int:
-    from .chat import ChatNode
+    from ..party.chat import ChatNode
 
-    party_key = _key_arg(args.party, "--party")
+    party_key = parse_key(args.party, "--party")
+    storage = parse_storage(args.storage)
     if party_key is None and args.rules == "two-writers":
         raise CommandError("--party KEY is required with the two-writers rules")
     if (args.listen is None) == (args.connect is None):
@@ -61,9 +57,10 @@ async def _chat(args: argparse.Namespace) -> int:
     def on_ephemeral(text: str, peer_id: bytes | None) -> None:
         emit({"ephemeral": text, "from": peer_id.hex() if peer_id else None})
 
-    node = ChatNode(args.storage, party_key=party_key, rules=args.rules, on_message=on_message, on_ephemeral=on_ephemeral)
+    node = ChatNode(storage, party_key=party_key, rules=args.rules, on_message=on_message, on_ephemeral=on_ephemeral)
     await node.start()
     try:
+        assert node.local is not None and node.party is not None  # set by start()
         emit({"local": node.local.key.hex(), "party": node.party.key.hex()})
         if args.listen is not None:
             host, port = parse_host_port(args.listen)
@@ -89,13 +86,13 @@ async def _chat(args: argparse.Namespace) -> int:
                 if line.startswith("/eph "):
                     node.send_ephemeral(line[5:])
                 elif line.startswith("/auth "):
-                    key = _key_arg(line[6:].strip(), "/auth KEY")
+                    key = parse_key(line[6:].strip(), "/auth KEY")
                     length = await node.authorize(key)
                     emit({"authorized": key.hex(), "length": length})
                 elif line:
                     await node.say(line)
             except (ValueError, CommandError) as exc:
-                print(f"hyperparty: {exc}", file=sys.stderr, flush=True)
+                warn(str(exc))
         await asyncio.sleep(EOF_GRACE)
     finally:
         await node.close()
@@ -107,9 +104,10 @@ def register(cli: "CommandLine") -> None:
 
     def chat_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--party", metavar="KEY", help="party key (hex)")
-        p.add_argument("--storage", required=True, metavar="STORAGE", help="memory | file:DIR | lmdb:DIR")
+        add_storage_argument(p)
         p.add_argument("--listen", metavar="HOST:PORT")
         p.add_argument("--connect", metavar="HOST:PORT")
         p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
 
-    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed", arguments=chat_args)
+    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
+            arguments=chat_args)
