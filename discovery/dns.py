@@ -126,7 +126,9 @@ def _encode_rdata(record: Record) -> bytes:
     if record.type == TYPE_SRV and isinstance(record.data, Srv):
         d = record.data
         return struct.pack(">HHH", d.priority, d.weight, d.port) + encode_name(d.target)
-    return bytes(record.data)  # type: ignore[arg-type]
+    if isinstance(record.data, (bytes, bytearray, memoryview)):
+        return bytes(record.data)
+    raise ValueError(f"cannot encode rdata {record.data!r} for type {record.type}")
 
 
 def _encode_record(record: Record) -> bytes:

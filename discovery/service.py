@@ -104,7 +104,7 @@ class MdnsDiscovery(EventEmitter):
         while not self.closed:
             deadline = self.state.next_deadline()
             self._wake.clear()
-            waits = [asyncio.ensure_future(self._wake.wait())]
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._wake.wait())]
             if deadline is not None:
                 waits.append(asyncio.ensure_future(self.clock.sleep(max(0.0, deadline - self._now()))))
             try:

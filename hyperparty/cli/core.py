@@ -13,15 +13,19 @@ Local (no network):
 
 Over TCP (thin wrappers of :mod:`hyperparty.feeds.porcelain`):
 
-* ``core serve --storage S [--listen HOST:PORT] [--live] [--append-stdin]``: serve the feed in ``S`` (a
+* ``core serve --storage S [--listen HOST:PORT] [--discover] [--live] [--append-stdin]``: serve the feed in ``S`` (a
   new one is created when ``S`` is empty); prints ``{"key", "discoveryKey", "port", "length"}`` once
   listening and serves until interrupted.  ``--append-stdin`` appends each stdin line as a block (live
   peers receive them as they are written) and prints ``{"length", "byteLength"}`` after each.
-* ``core fetch KEY --connect HOST:PORT [--storage S] [--live] [--start N] [--end M] [--timeout T]``:
+  ``--discover`` also announces the feed's discovery key on the LAN (listening on 0.0.0.0 unless
+  ``--listen`` says otherwise) and prints ``{"peer", "host", "port"}`` for other peers of the key.
+* ``core fetch KEY (--connect HOST:PORT | --discover) [--storage S] [--live] [--start N] [--end M] [--timeout T]``:
   replicate and verify; non-live prints ``{"length", "byteLength", "sha256", "seconds"}`` (sha256 of the
   blocks fetched, concatenated: ``[start, end)`` or the whole feed); ``--live`` prints ``{"seq", "data"}``
   for every block as it arrives, until the connection ends.  Progress goes to stderr (a bar on a
-  terminal, else a line a second) on long downloads.
+  terminal, else a line a second) on long downloads.  ``--discover`` looks the key up on the LAN instead of
+  connecting to an address: each peer found is printed (``{"peer", "host", "port"}``) and tried in turn
+  until one connects (``--timeout`` also bounds the wait for the first peer).
 
 Keys are lowercase hex.  ``STORAGE`` is ``memory``, ``file:DIR`` or ``lmdb:DIR``.
 """
@@ -30,9 +34,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .common import (
     CommandError,
@@ -45,8 +50,10 @@ from .common import (
     parse_storage,
     warn,
 )
+from .discovering import add_discover_arguments, lan_peers
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..feeds import porcelain
     from ..feeds.hypercore import Hypercore
     from .app import CommandLine
 
@@ -128,7 +135,8 @@ async def _cat(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from ..feeds import porcelain
 
-    host, port = parse_host_port(args.listen)
+    listen = args.listen or ("0.0.0.0:0" if args.discover else "127.0.0.1:0")
+    host, port = parse_host_port(listen)
     core = await _open(args.storage, create=True)
     try:
         if args.append_stdin and not core.writable:
@@ -140,12 +148,15 @@ async def _serve(args: argparse.Namespace) -> int:
         try:
             emit({"key": core.key.hex(), "discoveryKey": core.discovery_key.hex(), "port": server.port,
                   "length": core.length})
-            if args.append_stdin:
-                loop = asyncio.get_running_loop()
-                while line := await loop.run_in_executor(None, sys.stdin.buffer.readline):
-                    await core.append(line.rstrip(b"\r\n"))
-                    emit({"length": core.length, "byteLength": core.byte_length})
-            await server.serve_forever()  # until interrupted
+            async with contextlib.AsyncExitStack() as stack:
+                if args.discover:
+                    await stack.enter_async_context(lan_peers(core.discovery_key, args, announce_port=server.port))
+                if args.append_stdin:
+                    loop = asyncio.get_running_loop()
+                    while line := await loop.run_in_executor(None, sys.stdin.buffer.readline):
+                        await core.append(line.rstrip(b"\r\n"))
+                        emit({"length": core.length, "byteLength": core.byte_length})
+                await server.serve_forever()  # until interrupted
         finally:
             server.close()
     finally:
@@ -157,7 +168,8 @@ async def _fetch(args: argparse.Namespace) -> int:
     from ..feeds import porcelain
 
     key = parse_key(args.key, "KEY")
-    host, port = parse_host_port(args.connect)
+    if (args.connect is None) == (not args.discover):
+        raise CommandError("give exactly one of --connect HOST:PORT and --discover")
     ranged = args.start is not None or args.end is not None
     start = args.start or 0
     if start < 0 or (args.end is not None and args.end < start):
@@ -177,10 +189,17 @@ async def _fetch(args: argparse.Namespace) -> int:
         await core.download(start, end)
 
     reporter = ProgressReporter()
+
+    async def fetch_from(host: str, port: int) -> "porcelain.FetchResult":
+        return await porcelain.fetch(core, host, port, live=args.live, timeout=args.timeout,
+                                     progress=reporter, until=download_range if ranged else None)
+
     try:
         try:
-            result = await porcelain.fetch(core, host, port, live=args.live, timeout=args.timeout,
-                                           progress=reporter, until=download_range if ranged else None)
+            if args.discover:
+                result = await _fetch_discovered(core.discovery_key, args, fetch_from)
+            else:
+                result = await fetch_from(*parse_host_port(args.connect))
         except porcelain.FetchError as exc:
             raise CommandError(str(exc)) from None
         finally:
@@ -205,6 +224,24 @@ async def _fetch(args: argparse.Namespace) -> int:
         await core.close()
 
 
+async def _fetch_discovered(discovery_key: bytes, args: argparse.Namespace,
+                            fetch_from: Callable[[str, int], Awaitable["porcelain.FetchResult"]]) -> "porcelain.FetchResult":
+    """Look ``discovery_key`` up on the LAN; fetch from the first peer found that accepts a connection."""
+    from ..feeds import porcelain
+
+    async with lan_peers(discovery_key, args) as found:
+        while True:
+            try:
+                peer = await asyncio.wait_for(found.get(), args.timeout)
+            except asyncio.TimeoutError:
+                raise CommandError(f"no peer found on the LAN for discovery key {discovery_key.hex()} "
+                                   f"within {args.timeout:g} s") from None
+            try:
+                return await fetch_from(peer.host, peer.port)
+            except porcelain.ConnectFailed as exc:
+                warn(str(exc))
+
+
 def register(cli: "CommandLine") -> None:
     """Add the ``core`` group: ``init``, ``append``, ``info``, ``cat``, ``serve``, ``fetch``."""
     cli.group(("core",), "plain hypercores: create, append, read, serve and fetch over TCP")
@@ -224,13 +261,16 @@ def register(cli: "CommandLine") -> None:
 
     def serve_args(p: argparse.ArgumentParser) -> None:
         add_storage_argument(p, default="memory")
-        p.add_argument("--listen", default="127.0.0.1:0", metavar="HOST:PORT", help="default 127.0.0.1:0 (any port)")
+        p.add_argument("--listen", default=None, metavar="HOST:PORT",
+                       help="default 127.0.0.1:0 (any port); 0.0.0.0:0 with --discover")
+        add_discover_arguments(p)
         p.add_argument("--live", action="store_true", help="keep connections open and push new blocks")
         p.add_argument("--append-stdin", action="store_true", help="append each stdin line while serving")
 
     def fetch_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("key", metavar="KEY", help="public key of the feed (hex)")
-        p.add_argument("--connect", required=True, metavar="HOST:PORT")
+        p.add_argument("--connect", metavar="HOST:PORT")
+        add_discover_arguments(p)
         add_storage_argument(p, default="memory")
         p.add_argument("--live", action="store_true", help="stay connected and print new blocks")
         p.add_argument("--start", type=int, default=None, metavar="N", help="first block (sparse range fetch)")
