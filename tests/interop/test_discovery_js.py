@@ -172,3 +172,27 @@ async def scenario_lan_python_reader():
 
 def test_two_hosts_on_a_veth_lan():
     run_pair(__file__, "scenario_lan_js_writer", "scenario_lan_python_reader", timeout=60)
+
+
+async def scenario_cli_fetch_discovers_a_js_peer():
+    """``hyperparty core fetch KEY --discover`` finds a JS dat peer by key alone and downloads its feed."""
+    import hashlib
+    import json
+    import sys
+
+    from jsnode import NodeProcess
+
+    async with NodeProcess("discovery-swarm-peer.js", "--seed", SEED, "--timeout-ms", "40000", "from", "js") as js:
+        info = await js.read_event("listening")
+        fetch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hyperparty.cli", "core", "fetch", info["key"], "--discover", "--timeout", "10",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(fetch.communicate(), 30)
+        assert fetch.returncode == 0, err.decode()
+        lines = [json.loads(x) for x in out.decode().splitlines()]
+        assert lines[0] == {"peer": info["discoveryKey"], "host": "127.0.0.1", "port": info["port"]}
+        assert lines[-1]["length"] == 2 and lines[-1]["sha256"] == hashlib.sha256(b"fromjs").hexdigest()
+
+
+def test_cli_fetch_discovers_a_js_peer():
+    run_scenario(__file__, "scenario_cli_fetch_discovers_a_js_peer", timeout=60)
