@@ -31,19 +31,21 @@ Rules (what the JS encoders do, so that ``encode(decode(b)) == b`` for every pay
 Each message class gets a generated encoder and decoder (Python source compiled once per class, the way
 ``collections.namedtuple`` builds its classes): per field a precomputed tag and one branch, no per-field
 dispatch at run time.  ``cls.decode(buf)`` / ``msg.encode()`` / ``msg.encode_into(bytearray)``, or the
-module functions :func:`encode` and :func:`decode`.
+module functions :func:`encode` and :func:`decode`.  A message class that also derives from
+:class:`Message` declares those methods to type checkers (the decorator attaches them at run time).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Any, Callable, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Self, TypeVar, dataclass_transform
 
 from .varint import VarintError, encode_into as _varint_into
 from .varint import decode as _varint
 
 __all__ = [
+    "Message",
     "message",
     "bind",
     "field",
@@ -103,6 +105,32 @@ class FieldSpec:
         if kind in _FIXED32_KINDS:
             return FIXED32
         return FIXED64
+
+
+class Message:
+    """Optional base of :func:`message` classes, for type checkers: it declares the codec methods the
+    decorator attaches at run time, so ``Header.decode(buf).type`` and ``msg.encode()`` type-check.
+
+    It adds nothing at run time (no fields, empty ``__slots__``); the class must still be decorated.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # pragma: no cover - attached by bind()
+        __protobuf_fields__: ClassVar[tuple[FieldSpec, ...]]
+
+        @classmethod
+        def decode(cls, buf: Any) -> Self:
+            """Decode ``buf`` (bytes-like); raises :class:`DecodeError` when malformed."""
+            ...
+
+        def encode(self) -> bytes:
+            """The protobuf bytes of this message."""
+            ...
+
+        def encode_into(self, out: bytearray) -> None:
+            """Append the protobuf bytes of this message to ``out``."""
+            ...
 
 
 def field(
