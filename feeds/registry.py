@@ -69,7 +69,7 @@ def feed_class(name: str) -> "type[Feed]":
             target = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise UnknownKind(f"feed kind {name!r} is not available: {exc}") from exc
-    return target  # type: ignore[return-value]
+    return target
 
 
 @pb.message

@@ -253,13 +253,13 @@ def _decode_node(buf: Any, pos: int, end: int) -> Node:
             n = buf[pos] if pos < end else 0
             pos += 1
             if n >= 0x80 or pos + n > end:
-                return Node._decode_range(buf, start, end)  # type: ignore[attr-defined, no-any-return]
+                return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
             hash_ = bytes(buf[pos:pos + n])
             pos += n
         elif tag == 0x18:
             size, pos = _varint(buf, pos, end)
         else:
-            return Node._decode_range(buf, start, end)  # type: ignore[attr-defined, no-any-return]
+            return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
     if index is None or hash_ is None or size is None:
         raise MessageError("Data node without index, hash or size")
     return Node(index, hash_, size)

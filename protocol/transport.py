@@ -140,7 +140,7 @@ async def wait_closed(stream: ProtocolStream) -> BaseException | None:
 
     stream.on("close", on_close)
     try:
-        return await asyncio.shield(future)  # type: ignore[no-any-return]
+        return await asyncio.shield(future)
     finally:
         stream.off("close", on_close)
 
