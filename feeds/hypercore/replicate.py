@@ -115,7 +115,8 @@ class ReplicationPeer:
         self._have_seen = False
         self._last_seek_bytes = -1
         self._needs_update = False
-        self._batch_txn: AbstractContextManager[None] | None = None  # storage transaction open while a received chunk's Data are stored
+        # storage transaction open while a received chunk's Data are stored
+        self._batch_txn: AbstractContextManager[None] | None = None
 
     def __repr__(self) -> str:
         return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
