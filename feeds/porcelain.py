@@ -412,7 +412,7 @@ def _peer_exhausted(feed: "Feed", stream: ProtocolStream, where: str) -> "PeerIn
 
 def _missing_runs(core: "Hypercore", start: int, end: int) -> list[tuple[int, int]]:
     """Runs ``[a, b)`` of blocks in ``[start, end)`` the core does not hold."""
-    runs = []
+    runs: list[tuple[int, int]] = []
     i = core.bitfield.first_missing(start, end)
     while i != -1 and len(runs) < 1000:
         j = i + 1

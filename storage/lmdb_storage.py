@@ -129,9 +129,10 @@ class _Env:
                     if txn.get(FORMAT_KEY) is None:
                         txn.put(FORMAT_KEY, b"%d %d" % (FORMAT_VERSION, page_size))
                         return page_size
-                    raw = txn.get(FORMAT_KEY)
+                    raw = txn.get(FORMAT_KEY)  # another process wrote it meanwhile
             except lmdb.Error as exc:
                 raise os_failure(f"lmdb:{self.path}", "write the format record", exc, device=self.path) from exc
+        assert raw is not None
         try:
             version, page_size = (int(x) for x in raw.split(b" "))
         except ValueError:
@@ -201,11 +202,12 @@ class _Env:
 def _open_readonly(path: str) -> "lmdb.Environment":
     """Open an existing environment read-only; without the lock file when it cannot be used (a read-only
     mount, no write permission: readers then do not register, which is safe while nobody writes)."""
-    options = dict(map_size=MAP_SIZE, subdir=True, readonly=True, readahead=False, max_dbs=0, create=False)
     try:
-        return lmdb.open(path, lock=True, **options)
+        return lmdb.open(path, map_size=MAP_SIZE, subdir=True, readonly=True, readahead=False, max_dbs=0,
+                         create=False, lock=True)
     except lmdb.Error:
-        return lmdb.open(path, lock=False, **options)
+        return lmdb.open(path, map_size=MAP_SIZE, subdir=True, readonly=True, readahead=False, max_dbs=0,
+                         create=False, lock=False)
 
 
 _ENVS: dict[str, _Env] = {}

@@ -140,6 +140,7 @@ class _Maintenance(CoreState):
                     files[name].write(0, header)
                     actions.append(f"rewrote the {name} header")
             if nodes:
+                assert self._secret_key is not None  # nodes are only computed for a writer
                 stored = 0
                 for index, node in nodes.items():
                     old = tree.get_or_none(index)

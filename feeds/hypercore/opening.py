@@ -234,6 +234,18 @@ class _Opening(CoreState):
         if self.recovered:
             self.emit("recovered", *self.recovered)
 
+    def _repair_writer_bits(self, length: int) -> None:
+        """After a recovery, mark every block below ``length`` whose leaf is stored (a writer has them all)."""
+        i = 0
+        while i < length:
+            nxt = self.bitfield.first_missing(i, length)
+            if nxt == -1:
+                break
+            if self._tree_file.get_or_none(2 * nxt) is not None:
+                self.bitfield.set(nxt, True)
+                self.tree.set(2 * nxt)
+            i = nxt + 1
+
     async def close(self) -> None:
         """Reject pending waits, release files (and the storage when the feed opened it)."""
         if self.closed:
