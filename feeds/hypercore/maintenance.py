@@ -107,16 +107,19 @@ class _Maintenance(CoreState):
         key = self.key
         actions: list[str] = []
         before = self.length
-        claimed = TreeIndex(self.bitfield.tree).blocks()
+        stored_bits = self._stored_bitfield()  # as on disk (opening may have changed the one in memory)
+        claimed = TreeIndex(stored_bits.tree).blocks()
         tree.clear_cache()
 
         # the longest stored signature that verifies over its stored roots
         signed, roots = 0, []
+        mismatched = False  # a signature over stored roots that does not verify (the wrong key?)
         for slot, _sig in sigs.filled_slots_desc(sigs.slot_count()):
             status, found = integrity.check_length(sigs, tree, key, slot + 1)
             if status == "ok":
                 signed, roots = slot + 1, found
                 break
+            mismatched = mismatched or status == "bad"
         # a writer whose blocks still hash to their leaves signs the longest such prefix again
         nodes: dict[int, Node] = {}
         target = signed
@@ -126,7 +129,7 @@ class _Maintenance(CoreState):
                 computed = _tree_of_leaves(tree, good)
                 if signed == 0 or _roots_of(computed, signed) == roots:
                     target, nodes = good, computed
-        if target == 0 and (claimed or next(sigs.filled_slots_desc(sigs.slot_count()), None) is not None):
+        if target == 0 and mismatched:
             raise DamagedFeedError(f"no stored signature of this feed verifies with key {key.hex()} (the wrong key, "
                                    "or every signature is damaged): nothing was changed")
         with self._storage.transaction():
@@ -157,7 +160,7 @@ class _Maintenance(CoreState):
             tree.clear_cache()
             verified = nodes if nodes else self._verified_nodes(roots)
             bitfield, missing = self._rebuild_bitfield(target, verified)
-            if _bits(bitfield) != _bits(self.bitfield) or self.bitfield.page_size != DEFAULT_PAGE_SIZE:
+            if _bits(bitfield) != _bits(stored_bits) or stored_bits.page_size != DEFAULT_PAGE_SIZE:
                 new_pages = bytearray()
                 for j in range(bitfield.pages.length):
                     page = bitfield.pages.pages.get(j)
@@ -167,7 +170,7 @@ class _Maintenance(CoreState):
                 actions.append(f"rebuilt the bitfield from what verifies (length {claimed} -> {target}"
                                + (f", {len(missing)} blocks missing" if missing else "") + ")")
             else:
-                bitfield = self.bitfield
+                bitfield = stored_bits
         self.bitfield = bitfield
         self.tree = TreeIndex(bitfield.tree)
         bitfield.take_dirty_pages()
@@ -181,6 +184,18 @@ class _Maintenance(CoreState):
         self.recovered = None
         return {"length_before": before, "claimed": claimed, "length": target, "actions": actions,
                 "missing": missing}
+
+    def _stored_bitfield(self) -> Bitfield:
+        """The bitfield as the file holds it (its header's page size when possible, else the default)."""
+        f = self._files["bitfield"]
+        size = f.size()
+        head = f.read(0, HEADER_SIZE) if size >= HEADER_SIZE else b""
+        page_size = int.from_bytes(head[5:7], "big") if head else DEFAULT_PAGE_SIZE
+        index_size = page_size - 3072
+        if index_size <= 0 or index_size & (index_size - 1):
+            page_size = DEFAULT_PAGE_SIZE
+        raw = f.read(HEADER_SIZE, size - HEADER_SIZE) if size > HEADER_SIZE else b""
+        return Bitfield(page_size, [raw[i : i + page_size] for i in range(0, len(raw), page_size)])
 
     def _leaf_prefix(self) -> int:
         """How many blocks from block 0 on have a stored leaf their stored bytes hash to."""
