@@ -120,15 +120,19 @@ class _Maintenance(CoreState):
                 signed, roots = slot + 1, found
                 break
             mismatched = mismatched or status == "bad"
-        # a writer whose blocks still hash to their leaves signs the longest such prefix again
+        # the tree computed from the stored blocks themselves (sizes from the stored leaves): when its roots
+        # are the signed ones, every block and node of it is authentic, whatever stored node is damaged; a
+        # writer whose blocks go on past the signed length signs the longest such prefix again
         nodes: dict[int, Node] = {}
         target = signed
-        if self.writable:
-            good = self._leaf_prefix()
-            if good > signed:
-                computed = _tree_of_leaves(tree, good)
-                if signed == 0 or _roots_of(computed, signed) == roots:
-                    target, nodes = good, computed
+        leaves = self._data_leaves()
+        if leaves and len(leaves) >= signed:
+            computed = _tree_of(leaves)
+            if signed == 0 or _roots_of(computed, signed) == roots:
+                if self.writable:
+                    target = len(leaves)
+                if target:
+                    nodes = _tree_of(leaves[:target]) if target < len(leaves) else computed
         if target == 0 and mismatched:
             raise DamagedFeedError(f"no stored signature of this feed verifies with key {key.hex()} (the wrong key, "
                                    "or every signature is damaged): nothing was changed")
@@ -143,17 +147,20 @@ class _Maintenance(CoreState):
                     files[name].write(0, header)
                     actions.append(f"rewrote the {name} header")
             if nodes:
-                assert self._secret_key is not None  # nodes are only computed for a writer
-                stored = 0
+                rewritten = 0
                 for index, node in nodes.items():
-                    old = tree.get_or_none(index)
-                    if old != node:
+                    if tree.get_or_none(index) != node:
                         tree.put(index, node.hash, node.size)
-                        stored += 1
-                sigs.put(target - 1, crypto.sign(crypto.tree_hash(_roots_of(nodes, target)), self._secret_key))
+                        rewritten += 1
+                if rewritten:
+                    actions.append(f"rewrote {rewritten} damaged or missing tree nodes (computed from the blocks, "
+                                   "they give the signed roots)")
                 roots = _roots_of(nodes, target)
-                actions.append(f"signed length {target} again (every block verifies against its tree node"
-                               + (f"; {stored} tree nodes rewritten" if stored else "") + ")")
+                if target > signed:
+                    assert self._secret_key is not None  # only a writer extends the signed length
+                    sigs.put(target - 1, crypto.sign(crypto.tree_hash(roots), self._secret_key))
+                    actions.append(f"signed length {target} again (every block verifies; the longest signature "
+                                   f"that verified was for length {signed})")
             dropped = self._clear_slots_from(target)
             if dropped:
                 actions.append(f"cleared {dropped} signature slots past length {target} that do not verify")
@@ -197,35 +204,35 @@ class _Maintenance(CoreState):
         raw = f.read(HEADER_SIZE, size - HEADER_SIZE) if size > HEADER_SIZE else b""
         return Bitfield(page_size, [raw[i : i + page_size] for i in range(0, len(raw), page_size)])
 
-    def _leaf_prefix(self) -> int:
-        """How many blocks from block 0 on have a stored leaf their stored bytes hash to."""
+    def _data_leaves(self) -> list[Node]:
+        """Leaf nodes computed from the stored blocks, from block 0 on while a leaf (for its size) and the
+        block's bytes are stored."""
         tree_file = self._tree_file.file
         data = self._data
+        leaves: list[Node] = []
         offset = 0
         i = 0
+        span = NODE_SIZE * (2 * _CHUNK - 1)
         while True:
-            try:
-                raw = tree_file.read(HEADER_SIZE + NODE_SIZE * 2 * i, NODE_SIZE * (2 * _CHUNK - 1))
-            except OutOfRangeError:
-                size = tree_file.size() - HEADER_SIZE - NODE_SIZE * 2 * i
-                if size < NODE_SIZE:
-                    return i
-                raw = tree_file.read(HEADER_SIZE + NODE_SIZE * 2 * i, size)
+            at = HEADER_SIZE + NODE_SIZE * 2 * i
+            size = tree_file.size() - at
+            if size < NODE_SIZE:
+                return leaves
+            raw = tree_file.read(at, min(span, size))
             for k in range(0, len(raw) - NODE_SIZE + 1, 2 * NODE_SIZE):
                 leaf = raw[k : k + NODE_SIZE]
                 if not any(leaf):
-                    return i
-                size = int.from_bytes(leaf[32:40], "big")
+                    return leaves
+                length = int.from_bytes(leaf[32:40], "big")
                 try:
-                    block = data.read(offset, size) if size else b""
+                    block = data.read(offset, length) if length else b""
                 except OutOfRangeError:
-                    return i
-                if crypto.leaf_hash(block) != leaf[:32]:
-                    return i
-                offset += size
+                    return leaves
+                leaves.append(Node(2 * i, crypto.leaf_hash(block), length))
+                offset += length
                 i += 1
-            if len(raw) < NODE_SIZE * (2 * _CHUNK - 1):
-                return i
+            if len(raw) < span:
+                return leaves
 
     def _verified_nodes(self, roots: list[Node]) -> dict[int, Node]:
         """Stored nodes below the verified ``roots`` that are the hash of their children, top-down."""
@@ -314,12 +321,11 @@ class _Maintenance(CoreState):
         self.emit("clear", start, end)
 
 
-def _tree_of_leaves(tree: Any, count: int) -> dict[int, Node]:
-    """Every node of the tree of ``count`` stored leaves, parents computed from the leaves."""
+def _tree_of(leaves: list[Node]) -> dict[int, Node]:
+    """Every node of the tree over ``leaves`` (leaf ``i`` is node ``2*i``), parents computed."""
     nodes: dict[int, Node] = {}
     stack: list[Node] = []
-    for i in range(count):
-        node = tree.get(2 * i)
+    for i, node in enumerate(leaves):
         nodes[node.index] = node
         k = i
         while k & 1:

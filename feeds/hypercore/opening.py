@@ -89,6 +89,7 @@ class _Opening(CoreState):
             holding = []
 
         generated = False
+        self._key_given = self._key
         if stored_key is not None:
             if self._key is not None and self._key != stored_key:
                 raise AnotherHypercoreError()
@@ -105,8 +106,10 @@ class _Opening(CoreState):
 
         if stored_secret is not None:
             if stored_secret[32:] != key:
-                raise CorruptStorageError("the stored secret_key does not belong to the stored key")
-            self._secret_key = stored_secret
+                key = self._key = self._mismatched_key(key, stored_secret, problems)
+                self._discovery_key = crypto.discovery_key(key)
+            if stored_secret[32:] == key:
+                self._secret_key = stored_secret
         elif secret_size:
             problems.append(Problem("secret_key", f"the secret_key file is truncated ({secret_size} of 64 "
                                     "bytes): the writer's secret key is lost"))
@@ -191,6 +194,21 @@ class _Opening(CoreState):
             raise MissingKeyError(f"{message}; {REPAIR_HINT}", [problem])
         problems.append(problem)
         return candidate
+
+    def _mismatched_key(self, key: bytes, secret: bytes, problems: list[Problem]) -> bytes:
+        """``key`` (the key file) and the public half of ``secret`` differ: tell which file is damaged.
+        A secret whose seed derives its public half is intact, so the key file is damaged (with
+        ``allow_damaged`` the secret's key is used; repair restores the file); else the secret is damaged."""
+        if integrity.seed_matches(secret):
+            message = ("the key file does not match secret_key, whose seed is intact: the key file is damaged "
+                       "(repair restores it from secret_key)")
+            if not self._allow_damaged or (self._key_given is not None and self._key_given != secret[32:]):
+                raise MissingKeyError(f"{message}; {REPAIR_HINT}", [Problem("key", message)])
+            problems.append(Problem("key", message))
+            return secret[32:]
+        problems.append(Problem("secret_key", "the secret_key file does not belong to the key (it is damaged): "
+                                "appends are refused (the feed can still be read and served)"))
+        return key
 
     def _check_length(self, length: int) -> tuple[str, list[Node]]:
         return integrity.check_length(self._signatures, self._tree_file, self.key, length)

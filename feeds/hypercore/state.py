@@ -75,6 +75,7 @@ class CoreState:
     _owns_storage: bool
     read_only: bool
     _allow_damaged: bool
+    _key_given: bytes | None
 
     # state
     length: int
