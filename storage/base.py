@@ -106,6 +106,11 @@ def os_failure(where: str, what: str, err: BaseException, *, device: str | None 
     """
     code = getattr(err, "errno", None)
     reason = getattr(err, "strerror", None) or str(err)
+    if code is None:  # LMDB errors carry only the message: recognise the OS errors by their text
+        for candidate in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            if os.strerror(candidate) in reason:
+                code = candidate
+                break
     if code in (errno.ENOSPC, errno.EDQUOT):
         return DiskFullError(f"{where}: disk full: cannot {what} (no space left on the device)")
     if code == errno.EROFS:
