@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from ..protocol.errors import RemoteTimeout
 from ..protocol.stream import ProtocolStream
 from ..protocol.transport import connect_tcp, serve_tcp
 
@@ -298,6 +299,8 @@ async def fetch(
             await _wait_active(counter, {waiter, connection}, timeout, where, stream)
             if not waiter.done():
                 error = connection.result()
+                if isinstance(error, RemoteTimeout):
+                    raise _failure(error, counter, stream, where)
                 raise RemoteClosed(f"the connection to {where} ended before the fetch was complete"
                                    + (f": {error}" if error else ""))
             waiter.result()  # its own failure, if any
@@ -307,12 +310,12 @@ async def fetch(
         elif live:
             error = await connection
             if error is not None:
-                raise ReplicationFailed(f"replication with {where} failed: {error}")
+                raise _failure(error, counter, stream, where)
         else:
             await _wait_active(counter, {connection}, timeout, where, stream)
             error = connection.result()
             if error is not None:
-                raise ReplicationFailed(f"replication with {where} failed: {error}")
+                raise _failure(error, counter, stream, where)
             if feed.discovery_key not in remote_feeds:
                 raise RemoteClosed(f"the connection to {where} ended before the remote opened feed "
                                    f"{feed.key.hex()[:16]}... (does it have this feed?)")
@@ -346,6 +349,17 @@ async def _wait_active(counter: _Counter, futures: set[asyncio.Future], timeout:
         if stalled is not None and stalled_before:
             raise stalled
         stalled_before = stalled is not None
+
+
+def _failure(error: BaseException, counter: _Counter, stream: ProtocolStream, where: str) -> FetchError:
+    """The error for a replication stream that ended with ``error``, for a user."""
+    if isinstance(error, RemoteTimeout):
+        silent = f"{where} went silent: nothing arrived, not even a keep-alive, for about {stream.timeout:g} s"
+        if stream.remote_id is None:
+            return ReplicationFailed(f"{silent} (it never answered the handshake)")
+        done = f"{counter.blocks} blocks downloaded" if counter.blocks else "no block downloaded"
+        return ReplicationFailed(f"{silent} ({done}; run again to resume)")
+    return ReplicationFailed(f"replication with {where} failed: {error}")
 
 
 def _silence(counter: _Counter, stream: ProtocolStream, where: str, timeout: float) -> str:
