@@ -80,7 +80,7 @@ class ReplicationFailed(FetchError):
     """The replication stream ended with an error (bad data, a protocol error, a keep-alive timeout)."""
 
 
-class PeerIncomplete(FetchError):
+class PeerIncomplete(RemoteClosed):
     """The peer answered and has nothing more of what is wanted, but blocks are still missing.
 
     ``missing``: ``[start, end)`` runs of missing blocks (per core, first core first); ``remote_length``:
@@ -371,6 +371,8 @@ def _silence(counter: _Counter, stream: ProtocolStream, where: str, timeout: flo
     if not peers:
         return (f"{head}: it answered the handshake but did not open feed {counter.feed.key.hex()[:16]}... "
                 "(does it have this feed?)")
+    if all(getattr(p, "inflight_wants", 0) > 0 for p in peers):
+        return f"{head}: it opened feed {counter.feed.key.hex()[:16]}... but never said which blocks it has"
     done = f"{counter.blocks} blocks downloaded" if counter.blocks else "no block downloaded"
     return f"{head}: it stopped sending ({done}; run again to resume)"
 
@@ -405,7 +407,7 @@ def _peer_exhausted(feed: "Feed", stream: ProtocolStream, where: str) -> "PeerIn
                 wanted.append((max(core.length, peer.remote_length), w.min_length))
             else:
                 wanted.append((w.index, w.index + 1))
-        for start, end in wanted:
+        for start, end in _merged(wanted):
             first = core.bitfield.first_missing(start, end)
             if first == -1:
                 continue
@@ -416,12 +418,28 @@ def _peer_exhausted(feed: "Feed", stream: ProtocolStream, where: str) -> "PeerIn
             missing.extend(_missing_runs(core, first, end))
     if not missing:
         return None
+    return _incomplete(feed, where, missing, remote_length, have)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges sorted and merged where they overlap or touch."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _incomplete(feed: "Feed", where: str, missing: list[tuple[int, int]], remote_length: int,
+                have: int, head: str | None = None) -> PeerIncomplete:
     shown = ", ".join(f"{a}" if b == a + 1 else f"{a}-{b - 1}" for a, b in missing[:5])
     more = f" and {len(missing) - 5} more ranges" if len(missing) > 5 else ""
     count = sum(b - a for a, b in missing)
-    return PeerIncomplete(f"{where} has no more of feed {feed.key.hex()[:16]}...: {count} wanted blocks are "
-                          f"missing there ({shown}{more}; it announced {remote_length} blocks)",
-                          missing, remote_length, have)
+    head = head or f"{where} has no more of feed {feed.key.hex()[:16]}..."
+    return PeerIncomplete(f"{head}: {count} wanted blocks are missing there ({shown}{more}; it announced "
+                          f"{remote_length} blocks)", missing, remote_length, have)
 
 
 def _missing_runs(core: "Hypercore", start: int, end: int) -> list[tuple[int, int]]:
@@ -438,12 +456,24 @@ def _missing_runs(core: "Hypercore", start: int, end: int) -> list[tuple[int, in
 
 
 def _check_complete(feed: "Feed", counter: _Counter, where: str) -> None:
-    """After a non-live fetch: every non-sparse core holds every block up to the remote's announced length."""
-    for core in feed.cores():
+    """After a non-live fetch: every non-sparse core holds every block up to the remote's announced length
+    (else :class:`PeerIncomplete`: the peer ended without them)."""
+    missing: list[tuple[int, int]] = []
+    have = 0
+    remote_length = 0
+    for n, core in enumerate(feed.cores()):
+        announced = counter.announced.get(id(core), 0)
+        if n == 0:
+            remote_length = announced
         if getattr(core, "sparse", False):
             continue
-        length = max(core.length, counter.announced.get(id(core), 0))
-        have = core.downloaded(0, length) if length else 0
-        if have < length:
-            raise RemoteClosed(f"the connection to {where} ended with {have} of {length} blocks of "
-                               f"{core.key.hex()[:16]}... downloaded")
+        length = max(core.length, announced)
+        first = core.bitfield.first_missing(0, length) if length else -1
+        if first != -1:
+            have += core.downloaded(0, length)
+            missing.extend(_missing_runs(core, first, length))
+    if missing:
+        total = have + sum(b - a for a, b in missing)
+        raise _incomplete(feed, where, missing, remote_length, have,
+                          f"the connection to {where} ended with {have} of {total} blocks of "
+                          f"{feed.key.hex()[:16]}... downloaded")
