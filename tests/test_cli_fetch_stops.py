@@ -107,6 +107,23 @@ async def test_a_cleared_block_on_the_server_is_named_not_waited_for(tmp_path) -
         await asyncio.wait_for(server.communicate(), 20)
 
 
+async def test_a_damaged_block_on_the_server_is_named_not_fatal(tmp_path) -> None:
+    spec = f"lmdb:{tmp_path / 'feed'}"
+    source = await writer(storage=open_storage(spec))
+    key = source.key.hex()
+    offset = sum(len(b) for b in BLOCKS[:7]) + 1
+    storage = source.storage
+    with storage.transaction():
+        data = storage.open("data")
+        data.write(offset, bytes([data.read(offset, 1)[0] ^ 0x40]))
+    async with await porcelain.serve(source) as server:
+        code, out, err, took = await run("fetch", key, "--connect", f"127.0.0.1:{server.port}", "--timeout", "30")
+        assert code == 1 and took < 20, err
+        assert "1 wanted blocks are missing there (7;" in err and "19 of 20 blocks are stored" in err
+        assert not source.has(7)  # the server stopped announcing it
+    await source.close()
+
+
 class _Silent:
     """A channel handler that answers nothing."""
 

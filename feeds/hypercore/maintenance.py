@@ -78,6 +78,18 @@ class _Maintenance(CoreState):
             return False
         return crypto.leaf_hash(data) == leaf.hash
 
+    def block_failed(self, index: int) -> None:
+        """Block ``index`` turned out damaged on disk (it does not match its tree node): stop having it —
+        its bit is cleared (in memory only: ``audit``/``repair`` decide what is written) and every peer is
+        told with an ``Unhave``, so nobody keeps waiting for it from us."""
+        if not self.bitfield.get(index):
+            return
+        self.bitfield.set(index, False)
+        for peer in list(self.peers):
+            unhave = getattr(peer, "unhave", None)
+            if unhave is not None:
+                unhave(index, None)
+
     def _forget_blocks(self, blocks: list[int]) -> None:
         """Clear the data bits of ``blocks`` (bad data), tell peers, and write the bitfield."""
         for i in blocks:

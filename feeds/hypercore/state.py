@@ -132,6 +132,9 @@ class CoreState:
         def _check_can_write(self) -> None:
             ...
 
+        def block_failed(self, index: int) -> None:
+            ...
+
         def _data_offset(self, index: int, cached: dict[int, Node] | None = None) -> tuple[int, Node]:
             ...
 
