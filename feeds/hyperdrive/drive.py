@@ -1,0 +1,404 @@
+"""``Hyperdrive``: hyperdrive 9.16.0 — a file system on two hypercores, as a replicable :class:`Feed`.
+
+* **metadata** (the drive's key): block 0 is the ``Index`` naming the content feed; every later block
+  is an append-tree node whose value is a file's or directory's ``Stat`` (:mod:`.tree`).
+* **content**: file bytes, 64 KiB per block; its key pair is derived from the metadata secret key
+  (:mod:`.keys`), so only the metadata secret is stored: the content feed is opened with
+  ``store_secret_key=False``, as JS does (its ``secret_key`` file stays empty).
+
+Storage layout (JS's): the metadata feed in ``storage.sub("metadata")`` (or ``first_core_storage``), the
+content feed in ``storage.sub("content")``.
+
+Opening (``ready``): a new writable drive creates the content feed and appends the Index before anything
+else.  A drive with block 0 opens the content feed from it.  A replica without block 0 yet learns the
+content key when block 0 arrives, opens the content feed and hands it to ``_learned_core``.
+
+Writes are serialised by one lock.  ``write_file``/``open(path, "wb")``: the tree position is read first
+(any metadata error happens before anything is written), then the content is appended, then the node.
+Beyond JS, writes check their target: ``mkdir`` of an existing path, a file below a file, ``unlink``
+of a directory or of nothing, ``rmdir`` of a file or a non-empty directory raise (JS writes the node
+anyway, or a useless tombstone).
+
+Events: ``ready``, ``content`` (the content feed is open), ``update`` (the metadata feed grew, locally
+or by replication), ``append(name)`` (a local write finished).  :meth:`Hyperdrive.watch` is the same as
+an async iterator of :class:`~.reader.Change`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, AsyncIterator, Sequence
+
+from hyperparty import protobuf as pb
+from hyperparty.events import EventEmitter
+
+from ...protocol.stream import ProtocolStream
+from ...storage import Storage, open_storage
+from ..base import Feed
+from ..hypercore import Hypercore
+from .errors import (
+    CorruptMetadataError,
+    DirectoryNotEmptyError,
+    FileExistsDriveError,
+    InvalidPathError,
+    NotADirectoryDriveError,
+    NotAFileError,
+    NotFoundError,
+    ReadOnlyError,
+    VersionError,
+)
+from .files import FileWriter
+from .keys import content_key_pair
+from .messages import INDEX_TYPE, Index
+from .paths import join, parse
+from .reader import Change, Checkout, DriveReader, _Opener, change_of
+from .stat import DriveStat, decode_stat, dir_stat
+from .tree import AppendTree
+
+__all__ = ["Hyperdrive"]
+
+log = logging.getLogger(__name__)
+
+_STAT_OPTIONS = ("mode", "uid", "gid", "mtime", "ctime")
+
+
+class Hyperdrive(DriveReader, EventEmitter, Feed):
+    """A hyperdrive 9 archive (see the module docstring).
+
+    ``Hyperdrive(storage, key=None, secret_key=None, *, first_core_storage=None, sparse=False,
+    sparse_metadata=False, timeout=None)``: ``storage`` is a Storage or a spec (``"memory"``,
+    ``"file:DIR"``, ``"lmdb:DIR"``).  Without a key (and none stored) a new writable drive is made.
+    ``sparse``: the content feed only fetches what is read or downloaded.  ``timeout``: seconds a read
+    waits for a block a replica does not have yet (None: wait).
+    """
+
+    KIND = "hyperdrive"
+    BLOCK0_TYPE = INDEX_TYPE
+
+    def __init__(
+        self,
+        storage: "Storage | str",
+        key: bytes | str | None = None,
+        secret_key: bytes | str | None = None,
+        *,
+        first_core_storage: "Storage | None" = None,
+        sparse: bool = False,
+        sparse_metadata: bool = False,
+        timeout: float | None = None,
+        metadata: Hypercore | None = None,
+    ) -> None:
+        EventEmitter.__init__(self)
+        self._owns_storage = isinstance(storage, str)
+        self._storage = open_storage(storage)
+        self.sparse = bool(sparse)
+        self.timeout = timeout
+        if metadata is None:
+            where = first_core_storage if first_core_storage is not None else self._storage.sub("metadata")
+            metadata = Hypercore(where, key, secret_key, sparse=sparse_metadata)
+        self.metadata: Hypercore = metadata
+        self.content: Hypercore | None = None
+        self._tree = AppendTree(metadata, offset=1, timeout=timeout)
+        self._lock = asyncio.Lock()
+        self._opening: asyncio.Future | None = None
+        self._content_task: asyncio.Task | None = None
+        self._content_error: BaseException | None = None
+        self._closed = False
+        self._update_listener = metadata.on("append", lambda: self.emit("update"))
+
+    @classmethod
+    def from_core(cls, core: Hypercore, storage: "Storage | str", **options: Any) -> "Hyperdrive":
+        """A drive around an already opened metadata core; the content feed goes in ``storage``."""
+        return cls(storage, metadata=core, **options)
+
+    # ------------------------------------------------------------------------------------------------
+    # Feed interface
+
+    @property
+    def key(self) -> bytes:
+        return self.metadata.key
+
+    @property
+    def discovery_key(self) -> bytes:
+        return self.metadata.discovery_key
+
+    @property
+    def writable(self) -> bool:
+        return self.metadata.writable
+
+    @property
+    def version(self) -> int:
+        """The metadata feed's length - 1 (0 when empty), as JS."""
+        return max(self.metadata.length - 1, 0)
+
+    def cores(self) -> Sequence[Hypercore]:
+        return [self.metadata] if self.content is None else [self.metadata, self.content]
+
+    def __repr__(self) -> str:
+        key = self.metadata._key.hex()[:16] if self.metadata._key else None
+        return f"Hyperdrive(key={key}, version={self.version}, writable={self.writable})"
+
+    # ------------------------------------------------------------------------------------------------
+    # opening
+
+    async def ready(self) -> None:
+        """Open the metadata feed, and the content feed when it is known (idempotent)."""
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._open())
+        await asyncio.shield(self._opening)
+
+    _ready_for_reading = ready
+
+    async def _open(self) -> None:
+        md = self.metadata
+        await md.ready()
+        if md.writable and md.length == 0:
+            public, secret = content_key_pair(md.secret_key)
+            content = self._content_core(public, secret)
+            await content.ready()
+            await md.append(Index(type=INDEX_TYPE, content=public).encode())
+            self._set_content(content)
+        elif md.length > 0 and md.has(0):
+            await self._load_content(md.read_block(0))
+        else:
+            self._content_task = asyncio.ensure_future(self._learn_content())
+        self.emit("ready")
+
+    def _content_core(self, public: bytes, secret: bytes | None) -> Hypercore:
+        return Hypercore(self._storage.sub("content"), public, secret, sparse=self.sparse, store_secret_key=False)
+
+    def _set_content(self, content: Hypercore) -> None:
+        self.content = content
+        self.emit("content")
+
+    async def _load_content(self, block0: bytes) -> Hypercore | None:
+        """Open the content feed named by ``block0``; a bad Index is kept as the content error."""
+        try:
+            index = Index.decode(block0)
+            if index.content is None or len(index.content) != 32:
+                raise CorruptMetadataError("metadata block 0 does not name a 32-byte content key")
+        except (pb.DecodeError, CorruptMetadataError) as err:
+            self._content_error = err if isinstance(err, CorruptMetadataError) else CorruptMetadataError(
+                f"metadata block 0 is not a hyperdrive Index: {err}")
+            return None
+        secret = None
+        if self.metadata.writable:
+            public, derived = content_key_pair(self.metadata.secret_key)
+            if public == index.content:
+                secret = derived
+            else:
+                log.warning("content key of %r is not derived from its metadata key: content is read-only", self)
+        content = self._content_core(index.content, secret)
+        await content.ready()
+        self._set_content(content)
+        return content
+
+    async def _learn_content(self) -> None:
+        """A replica: wait for metadata block 0, then open the content feed it names."""
+        try:
+            block0 = await self.metadata.get(0)
+            content = await self._load_content(block0)
+        except Exception as err:  # closed while waiting, or the content feed failed to open
+            self._content_error = err
+            return
+        if content is not None:
+            await self._learned_core(content)
+
+    async def _learned_core(self, core: Hypercore) -> None:
+        """Called with a core this drive learned during replication (the content feed).  The Feed base
+        class attaches it to every stream the drive replicates on; nothing to do here."""
+
+    async def _get_content(self) -> Hypercore:
+        await self.ready()
+        if self.content is None and self._content_task is not None and self._content_error is None:
+            await asyncio.wait_for(asyncio.shield(self._content_task), self.timeout)
+        if self.content is None:
+            raise self._content_error or CorruptMetadataError("the content feed is not known")
+        return self.content
+
+    async def close(self) -> None:
+        """Close both feeds (and the storage when the drive opened it)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.metadata.off("append", self._update_listener)
+        if self._content_task is not None and not self._content_task.done():
+            self._content_task.cancel()
+        if self.content is not None:
+            await self.content.close()
+        await self.metadata.close()
+        if self._owns_storage:
+            self._storage.close()
+        self.emit("close")
+
+    def replicate(self, **options: Any) -> "ProtocolStream":
+        """A new protocol stream replicating the drive (JS ``archive.replicate``): the metadata feed on
+        the first channel (it keys the stream), the content feed on a second channel of the same stream
+        as soon as it is known; ``expected_feeds=2`` so a non-live session ends by itself."""
+        stream_keys = ("live", "encrypt", "timeout", "user_data", "ack", "extensions", "id", "expected_feeds", "nonce")
+        core_options = {k: v for k, v in options.items() if k not in stream_keys}
+        options.setdefault("expected_feeds", 2)
+        stream = self.metadata.replicate(**options)
+
+        async def attach_content() -> None:
+            try:
+                content = await self._get_content()
+            except Exception as err:  # the content feed cannot be opened: nothing to replicate it on
+                stream.destroy(err)
+                return
+            if not stream.destroyed:
+                await content.attach(stream, live=stream.live, **core_options)
+
+        task = asyncio.ensure_future(attach_content())
+        stream.on("close", lambda *_: task.cancel() if not task.done() else None)
+        return stream
+
+    # ------------------------------------------------------------------------------------------------
+    # checkouts, history, notifications
+
+    def checkout(self, version: int) -> Checkout:
+        """A read-only view of the drive at ``version`` (a metadata block number)."""
+        if not isinstance(version, int) or version < 0:
+            raise VersionError(f"a version is a block number >= 0, not {version!r}")
+        if self.metadata.opened and version >= max(self.metadata.length, 1):
+            raise VersionError(f"version {version} does not exist yet (the drive is at {self.version})")
+        return Checkout(self, version)
+
+    async def watch(self, start: int | None = None) -> AsyncIterator[Change]:
+        """Every change from version ``start`` (default: the next one) as it is appended, locally or by
+        replication.  Runs until the drive is closed or the caller stops iterating."""
+        await self.ready()
+        wake = asyncio.Event()
+
+        def on_append() -> None:
+            wake.set()
+
+        self.metadata.on("append", on_append)
+        self.once("close", on_append)
+        try:
+            nxt = max(self.metadata.length if start is None else start, 1)
+            while not self._closed:
+                while nxt < self.metadata.length:
+                    yield change_of(await self._tree.node(nxt))
+                    nxt += 1
+                wake.clear()
+                if nxt >= self.metadata.length and not self._closed:
+                    await wake.wait()
+        finally:
+            self.metadata.off("append", on_append)
+            self.off("close", on_append)
+
+    # ------------------------------------------------------------------------------------------------
+    # writing
+
+    async def _writable_content(self) -> Hypercore:
+        await self.ready()
+        if not self.writable:
+            raise ReadOnlyError("the drive is not writable (no metadata secret key)")
+        content = await self._get_content()
+        if not content.writable:
+            raise ReadOnlyError("the content feed is not writable")
+        return content
+
+    async def _node_stat(self, names: tuple[str, ...]) -> DriveStat | None:
+        node = await self._tree.get(names)
+        return None if node is None else decode_stat(node.value, node.name)
+
+    async def _check_parents(self, names: tuple[str, ...]) -> None:
+        for j in range(1, len(names)):
+            st = await self._node_stat(names[:j])
+            if st is not None and not st.is_directory():
+                raise NotADirectoryDriveError(f"{join(names[:j])} is a file")
+
+    def open(self, path: str, mode: str = "rb", **options: Any) -> _Opener:
+        """``"rb"``: a :class:`~.files.FileReader` (options ``start``, ``end``).  ``"wb"``: a
+        :class:`~.files.FileWriter` (options ``mode``, ``uid``, ``gid``, ``mtime``, ``ctime``; ``raw=True``
+        keeps every ``write()`` as one content block, as JS ``createWriteStream``)."""
+        if mode == "wb":
+            return _Opener(self._writer(path, **options))
+        return DriveReader.open(self, path, mode, **options)
+
+    async def _writer(self, path: str, *, raw: bool = False, **options: Any) -> FileWriter:
+        unknown = set(options) - set(_STAT_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown option(s) {sorted(unknown)}")
+        names = parse(path)
+        content = await self._writable_content()
+        await self._lock.acquire()
+        try:
+            if not names:
+                raise NotAFileError("/ is a directory")
+            await self._check_parents(names)
+            st = await self._node_stat(names)
+            if (st is not None and st.is_directory()) or (st is None and await self._tree.list(names)):
+                raise NotAFileError(f"{join(names)} is a directory")
+            pending = await self._tree.prepare_put(names)
+        except BaseException:
+            self._lock.release()
+            raise
+        name = join(names)
+
+        def commit(msg: Any) -> DriveStat:
+            self._tree.commit(pending, msg.encode())
+            self.emit("append", name)
+            return DriveStat.from_message(msg)
+
+        return FileWriter(content, commit, self._lock.release, name=name, raw=raw, stat_options=options)
+
+    async def write_file(self, path: str, data: Any, **options: Any) -> DriveStat:
+        """Write a whole file from bytes, str, a binary file object or an iterable of bytes (streamed in
+        64 KiB blocks, never held whole).  Options as for ``open(path, "wb")``; returns the Stat."""
+        async with self.open(path, "wb", **options) as f:
+            await f.write_from(data)
+        return f.stat
+
+    async def mkdir(self, path: str, **options: Any) -> DriveStat:
+        """Make a directory (options ``mode``, ``uid``, ``gid``, ``mtime``, ``ctime``).  Missing parents
+        are fine (they exist implicitly); an existing path raises :class:`FileExistsDriveError`."""
+        unknown = set(options) - set(_STAT_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown option(s) {sorted(unknown)}")
+        names = parse(path)
+        content = await self._writable_content()
+        async with self._lock:
+            if not names or await self._node_stat(names) is not None or await self._tree.list(names):
+                raise FileExistsDriveError(f"{join(names)} already exists")
+            await self._check_parents(names)
+            pending = await self._tree.prepare_put(names)
+            msg = dir_stat(offset=content.length, byte_offset=content.byte_length, **options)
+            self._tree.commit(pending, msg.encode())
+        return DriveStat.from_message(msg)
+
+    async def unlink(self, path: str) -> None:
+        """Delete a file (a tombstone node)."""
+        names = parse(path)
+        await self._writable_content()
+        async with self._lock:
+            st = await self._node_stat(names)
+            if st is None:
+                raise NotFoundError(f"{join(names)} could not be found")
+            if st.is_directory():
+                raise NotAFileError(f"{join(names)} is a directory")
+            await self._delete(names)
+
+    async def rmdir(self, path: str) -> None:
+        """Delete an empty directory made by ``mkdir``."""
+        names = parse(path)
+        await self._writable_content()
+        if not names:
+            raise InvalidPathError("cannot remove /")
+        async with self._lock:
+            st = await self._node_stat(names)
+            if st is not None and not st.is_directory():
+                raise NotADirectoryDriveError(f"{join(names)} is not a directory")
+            entries = [e for e in (await self._tree.list(names) or []) if e not in (".", "..")]
+            if entries:
+                raise DirectoryNotEmptyError(f"{join(names)}: Directory is not empty")
+            if st is None:
+                raise NotFoundError(f"{join(names)} could not be found")
+            await self._delete(names)
+
+    async def _delete(self, names: tuple[str, ...]) -> None:
+        pending = await self._tree.prepare_delete(names)
+        if pending is not None:
+            self._tree.commit(pending, None)
