@@ -310,7 +310,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             if st is not None and not st.is_directory():
                 raise NotADirectoryDriveError(f"{join(names[:j])} is a file")
 
-    def open(self, path: str, mode: str = "rb", **options: Any) -> _Opener:
+    def open(self, path: str, mode: str = "rb", /, **options: Any) -> _Opener:
         """``"rb"``: a :class:`~.files.FileReader` (options ``start``, ``end``).  ``"wb"``: a
         :class:`~.files.FileWriter` (options ``mode``, ``uid``, ``gid``, ``mtime``, ``ctime``; ``raw=True``
         keeps every ``write()`` as one content block, as JS ``createWriteStream``)."""

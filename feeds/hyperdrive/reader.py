@@ -147,7 +147,7 @@ class DriveReader:
         check_range(content, st, join(names))
         return FileReader(content, st, name=join(names), start=start, end=end, timeout=self.timeout)
 
-    def open(self, path: str, mode: str = "rb", **options: Any) -> _Opener:
+    def open(self, path: str, mode: str = "rb", /, **options: Any) -> _Opener:
         """``open(path, "rb", start=0, end=None)``: a :class:`FileReader`.  A drive also opens files
         for writing (``"wb"``)."""
         if mode != "rb":
