@@ -22,20 +22,11 @@ from hyperparty.crypto import key_pair
 from hyperparty.feeds.hyperdrive import Hyperdrive, HyperdriveError, content_key_pair, normalize
 from hyperparty.protocol import pipe
 
+from hyperdrive_ops import run_op, stat_json
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = json.loads((ROOT / ".." / "shared" / "vectors" / "hyperdrive.json").read_text())
 OURS = json.loads((ROOT / "tests" / "vectors" / "hyperdrive.json").read_text())
-TIME = 1546300800000
-
-
-def pattern(size: int, seed: int) -> bytes:
-    return bytes((i * 31 + seed * 7) & 255 for i in range(size))
-
-
-def data_of(spec: dict) -> bytes:
-    if "text" in spec:
-        return spec["text"].encode("utf-8")
-    return pattern(spec["pattern"]["size"], spec["pattern"]["seed"])
 
 
 def block_info(buf: bytes) -> dict:
@@ -52,34 +43,11 @@ def block_info(buf: bytes) -> dict:
     return out
 
 
-async def run_op(drive: Hyperdrive, op: list) -> None:
-    kind, name = op[0], op[1]
-    times = {"mtime": TIME, "ctime": TIME}
-    if kind == "writeFile":
-        await drive.write_file(name, data_of(op[2]), **times, **(op[3] if len(op) > 3 else {}))
-    elif kind == "mkdir":
-        await drive.mkdir(name, **times, **(op[2] if len(op) > 2 else {}))
-    elif kind == "unlink":
-        await drive.unlink(name)
-    elif kind == "rmdir":
-        await drive.rmdir(name)
-    elif kind == "writeStream":
-        async with drive.open(name, "wb", raw=True, **times) as f:
-            for chunk in op[2]:
-                await f.write(data_of(chunk))
-    else:  # pragma: no cover
-        raise AssertionError(kind)
-
-
 async def or_none(coro, encode=lambda x: x):
     try:
         return encode(await coro)
     except HyperdriveError:
         return None
-
-
-def stat_json(st) -> dict:
-    return {**st.to_json(), "isFile": st.is_file(), "isDirectory": st.is_directory()}
 
 
 async def answers(drive, expected: dict) -> dict:

@@ -30,25 +30,13 @@ const hcrypto = require('hypercore-crypto')
 const ram = require('random-access-memory')
 const unixify = require('unixify')
 const { parse, emit, finish, call } = require('./lib/cli')
+const { runOp, statJson } = require('./hyperdrive-common')
 
 const TIME = 1546300800000
 
 function fill (byte, n = 32) {
   return Buffer.alloc(n, byte)
 }
-
-function pattern (size, seed) {
-  const buf = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) buf[i] = (i * 31 + seed * 7) & 255
-  return buf
-}
-
-function dataOf (spec) {
-  if (spec.text !== undefined) return Buffer.from(spec.text, 'utf8')
-  return pattern(spec.pattern.size, spec.pattern.seed)
-}
-
-const T = (extra = {}) => Object.assign({ mtime: new Date(TIME), ctime: new Date(TIME) }, extra)
 
 const OPS = [
   ['writeFile', '/hello.txt', { text: 'world' }],
@@ -105,17 +93,6 @@ function nodeJson (n) {
   return { index: n.index, hash: n.hash.toString('hex'), size: n.size }
 }
 
-function statJson (st) {
-  const o = {}
-  for (const k of ['dev', 'nlink', 'rdev', 'blksize', 'ino', 'mode', 'uid', 'gid', 'size', 'offset', 'byteOffset', 'blocks']) o[k] = st[k]
-  o.atime = st.atime.getTime()
-  o.mtime = st.mtime.getTime()
-  o.ctime = st.ctime.getTime()
-  o.isFile = st.isFile()
-  o.isDirectory = st.isDirectory()
-  return o
-}
-
 function versionOf (name) {
   return require(name + '/package.json').version
 }
@@ -136,24 +113,6 @@ async function feedBlocks (feed, start, end) {
   const out = []
   for (let i = start; i < end; i++) out.push(await call((cb) => feed.get(i, cb)))
   return out
-}
-
-async function runOp (drive, op) {
-  const [kind, name] = op
-  if (kind === 'writeFile') return call((cb) => drive.writeFile(name, dataOf(op[2]), T(op[3]), cb))
-  if (kind === 'mkdir') return call((cb) => drive.mkdir(name, T(op[2]), cb))
-  if (kind === 'unlink') return call((cb) => drive.unlink(name, cb))
-  if (kind === 'rmdir') return call((cb) => drive.rmdir(name, cb))
-  if (kind === 'writeStream') {
-    return new Promise((resolve, reject) => {
-      const ws = drive.createWriteStream(name, T(op[3]))
-      ws.on('error', reject)
-      ws.on('finish', resolve)
-      for (const chunk of op[2]) ws.write(dataOf(chunk))
-      ws.end()
-    })
-  }
-  throw new Error('unknown op ' + kind)
 }
 
 async function orNull (promise, encode = (x) => x) {
@@ -190,7 +149,7 @@ async function gen () {
   for (const op of OPS) {
     const mdBefore = md.length
     const cBefore = drive.content.length
-    await runOp(drive, op)
+    await runOp(drive, op, TIME)
     steps.push({
       op,
       version: drive.version,
