@@ -59,6 +59,7 @@ class FileReader:
         self._block: int | None = None  # next block to fetch (None: seek first)
         self._skip = 0  # bytes to drop from the next fetched block
         self._pending: deque[bytes] = deque()
+        self._error: ContentCorruptError | None = None
         self.closed = False
 
     async def __aenter__(self) -> "FileReader":
@@ -106,10 +107,22 @@ class FileReader:
         return index, pos
 
     async def _get(self, start: int, end: int) -> list[bytes]:
+        """Blocks ``[start, end)``; when one of them is damaged, the good ones before it (the next call
+        then starts at the damaged block and raises :class:`ContentCorruptError`)."""
         try:
             return await self._content.get_batch(start, end, timeout=self._timeout)
         except (BlockChecksumError, NodeNotFoundError) as err:
-            raise ContentCorruptError(f"{self.name}: content blocks {start}..{end - 1} cannot be read: {err}") from err
+            if end - start == 1:
+                raise ContentCorruptError(f"{self.name}: content block {start} cannot be read: {err}") from err
+        blocks = []
+        for index in range(start, end):
+            try:
+                blocks.append(await self._content.get(index, timeout=self._timeout))
+            except (BlockChecksumError, NodeNotFoundError) as err:
+                if not blocks:
+                    raise ContentCorruptError(f"{self.name}: content block {index} cannot be read: {err}") from err
+                break
+        return blocks
 
     async def _fill(self) -> bool:
         """Fetch the next batch into ``_pending``; False when the file's blocks are exhausted."""
@@ -124,7 +137,7 @@ class FileReader:
             blocks[0] = blocks[0][self._skip:]
             self._skip = 0
         self._pending.extend(blocks)
-        self._block = end
+        self._block = start + len(blocks)
         return True
 
     async def _chunk(self) -> bytes:
@@ -160,11 +173,21 @@ class FileReader:
         return False
 
     async def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (everything left when ``n < 0``); b"" at the end."""
+        """Up to ``n`` bytes (everything left when ``n < 0``); b"" at the end.  When a damaged block
+        stops a sized read, the bytes before it are returned and the next read raises."""
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
         parts = []
         got = 0
         while n < 0 or got < n:
-            chunk = await self._chunk()
+            try:
+                chunk = await self._chunk()
+            except ContentCorruptError as err:
+                if not parts or n < 0:
+                    raise
+                self._error = err  # return what could be verified; the next read raises
+                break
             if not chunk:
                 break
             if n >= 0 and got + len(chunk) > n:
