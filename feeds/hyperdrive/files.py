@@ -256,6 +256,9 @@ class FileWriter:
             raise HyperdriveError("write to a closed file")
         if isinstance(data, str):
             data = data.encode("utf-8")
+        if type(data) is bytes and (self._raw or (len(data) == BLOCK_SIZE and not self._partial)):
+            await self._push(data)  # already one block: no copy
+            return len(data)
         view = memoryview(data).cast("B")
         n = len(view)
         if self._raw:
@@ -284,7 +287,7 @@ class FileWriter:
         read = getattr(source, "read", None)
         if read is not None:
             while True:
-                chunk = read(BLOCK_SIZE * BATCH_BLOCKS)
+                chunk = read(BLOCK_SIZE)  # one block per read: pushed without another copy
                 if inspect.isawaitable(chunk):
                     chunk = await chunk
                 if not chunk:
