@@ -19,7 +19,7 @@ lookup, and runs of one-byte varints are decoded as a slice.
 from __future__ import annotations
 
 import operator
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Sequence
 
 from hyperparty import varint
@@ -37,12 +37,15 @@ class PathIndexError(CorruptMetadataError):
 
 
 def _encode_values(out: bytearray, values: Sequence[int]) -> None:
-    """Append the varint deltas of the ascending ``values``."""
+    """Append the varint deltas of the strictly ascending ``values``."""
     if not values:
         return
-    deltas = list(map(operator.sub, values, [0, *values[:-1]]))
-    if min(deltas) < 0 or (len(deltas) > 1 and min(deltas[1:]) <= 0):
+    deltas = list(map(operator.sub, values, chain((0,), values)))
+    if min(deltas) <= 0 and (deltas[0] < 0 or min(deltas[1:], default=1) <= 0):
         raise ValueError("path index lists must be strictly ascending")
+    if max(deltas) < 0x80:
+        out += bytes(deltas)  # every delta is a one-byte varint
+        return
     try:
         out += b"".join(map(_TABLE.__getitem__, deltas))
     except IndexError:
