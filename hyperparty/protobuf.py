@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, dataclass_transform
 
 from .varint import VarintError, encode_into as _varint_into
 from .varint import decode as _varint
@@ -436,6 +436,7 @@ def _build_decoder(cls: type, specs: tuple[FieldSpec, ...]) -> Callable[[Any, in
     return ns["decode_range"]  # type: ignore[no-any-return]
 
 
+@dataclass_transform()  # type checkers see a dataclass; every field defaults to what field() returns
 def message(cls: type[T]) -> type[T]:
     """Class decorator: make ``cls`` a slotted dataclass and give it a compiled protobuf codec.
 

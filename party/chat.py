@@ -59,7 +59,6 @@ class ChatNode:
         self.rules: Rules | None = None
         self.party: Party | None = None
         self._servers: list[asyncio.AbstractServer] = []
-        self._tasks: set[asyncio.Task] = set()
         self._watched: set[bytes] = set()
 
     async def __aenter__(self) -> "ChatNode":

@@ -32,7 +32,8 @@ from .errors import (
     MissingNonce,
 )
 from .messages import Feed, MessageError
-from .varint import VarintError, encode_into
+from ..varint import VarintError, encode_into
+from ..varint import decode as _varint
 
 __all__ = ["Wire", "MAX_FRAME", "KEEP_ALIVE"]
 
@@ -222,7 +223,7 @@ class Wire:
                 continue
             body = memoryview(buf)[p:pos]
             try:
-                header, hp = messages._varint(body, 0)
+                header, hp = _varint(body, 0)
             except VarintError:
                 body.release()
                 raise InvalidHeader() from None

@@ -354,11 +354,6 @@ class Bitfield:
             out[at : at + DATA_PAGE_SIZE] = page[0:DATA_PAGE_SIZE]
         return rle.encode(out)
 
-    def data_page(self, j: int) -> bytes | None:
-        """The 1024 data-region bytes of page ``j`` (blocks ``8192*j ..``), or None when absent."""
-        page = self.pages.pages.get(j)
-        return None if page is None else bytes(page[0:DATA_PAGE_SIZE])
-
     def first_missing(self, start: int, end: int) -> int:
         """First block in ``[start, end)`` whose data bit is 0, or -1.
 
@@ -469,10 +464,6 @@ class Bitfield:
         ite.seek(0)
         return ite
 
-    def next_missing(self, start: int = 0, end: int = 0) -> int:
-        """First block index in ``[start, end)`` that is not stored, or -1."""
-        return self.iterator(start, end).next()
-
     # -- persistence ---------------------------------------------------------------------------------
 
     def take_dirty_pages(self) -> list[tuple[int, bytes]]:
@@ -539,13 +530,6 @@ class BitfieldIterator:
                 self._byte = data.get_byte(self._pos)
                 free = _NEXT_DATA_0_BIT[self._byte]
         self._byte |= _DATA_ITERATE_MASK[free]
-        n = 8 * self._pos + free
-        return n if n < self.end else -1
-
-    def peek(self) -> int:
-        if self._pos == -1:
-            return -1
-        free = _NEXT_DATA_0_BIT[self._byte]
         n = 8 * self._pos + free
         return n if n < self.end else -1
 

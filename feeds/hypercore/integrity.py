@@ -15,7 +15,7 @@ from . import crypto, flat_tree
 from .bitfield import Bitfield
 from .errors import NodeNotFoundError
 from .format import SignatureFile, TreeFile
-from .merkle import Node
+from ...protocol.messages import Node
 
 __all__ = ["check_length", "recover_length", "clear_past", "audit_parents"]
 

@@ -44,7 +44,7 @@ from .rle import decode as rle_decode
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Hypercore
 
-__all__ = ["ReplicationPeer", "attach", "attach_sync", "replicate", "RequestTimeout", "WANT_WINDOW", "DEFAULT_MAX_REQUESTS"]
+__all__ = ["ReplicationPeer", "attach_sync", "RequestTimeout", "WANT_WINDOW", "DEFAULT_MAX_REQUESTS"]
 
 log = logging.getLogger(__name__)
 
@@ -423,8 +423,6 @@ class ReplicationPeer:
                 if len(self.inflight) >= self.limit:
                     return False
                 w = waiting[(k + offset) % n]
-                if w.bytes:
-                    continue  # seek-by-bytes waits are served by other peers' Data
                 if w.update:
                     target = self.remote_length - 1
                     if target >= core.length and not core.reserved.get(target) and target in self.remote_has:
@@ -483,8 +481,7 @@ class ReplicationPeer:
         for w in core.waiting:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return
-            index = w.index if w.index >= 0 else w.start
-            self._send_want(index // WANT_WINDOW)
+            self._send_want(w.index // WANT_WINDOW)
         for sel in core.selections:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return
@@ -508,11 +505,14 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
     """Attach an opened ``core`` to ``stream``: one channel, one :class:`ReplicationPeer` (its handler).
 
     Options: ``live`` (default: the stream's), ``download`` (default: not writable), ``upload`` (True),
-    ``max_requests`` (16), ``ack``.  A non-sparse feed is given its "download everything" selection when
-    it has none (live: when it has no open-ended one).  Returns None when the stream is already closed.
+    ``max_requests``, ``ack``.  A non-sparse feed is given its "download everything" selection when it
+    has none (live: when it has no open-ended one).  The stream is recorded among the core's attachments
+    (see :class:`~hyperparty.feeds.base.Feed`).  Returns None when the stream is already closed.
     """
     if stream.destroyed:
         return None
+    if stream not in core._attachments:
+        core._adopt(stream, dict(options), False)
     peer = ReplicationPeer(core, stream, **options)
     # a non-sparse feed downloads everything: JS adds that selection for non-live replication only, so a
     # feed whose non-live session ended would never download in a later live one; we keep it open-ended
@@ -537,42 +537,3 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
     if stream.remote_id is not None:
         peer.on_handshake(channel)
     return peer
-
-
-async def attach(core: "Hypercore", stream: ProtocolStream, **options: Any) -> ReplicationPeer | None:
-    """Open ``core`` if needed, then :func:`attach_sync` it to ``stream``."""
-    await core.ready()
-    return attach_sync(core, stream, **options)
-
-
-def replicate(core: "Hypercore", *, stream: ProtocolStream | None = None, **options: Any) -> ProtocolStream:
-    """A protocol stream replicating ``core`` (JS ``feed.replicate(opts)``).
-
-    Without ``stream`` a new one is made with ``expected_feeds=1``, the core's id and sorted extensions,
-    so a non-live session ends by itself once both sides are done.  Stream options (``live``, ``encrypt``,
-    ``timeout``, ``user_data``, ``ack``, ``extensions``, ``id``) are taken from ``options``.
-    """
-    stream_keys = ("live", "encrypt", "timeout", "user_data", "ack", "extensions", "id", "expected_feeds", "nonce")
-    stream_opts = {k: options.pop(k) for k in stream_keys if k in options}
-    if stream is None:
-        stream_opts.setdefault("expected_feeds", 1)
-        stream_opts.setdefault("id", core.id)
-        stream_opts.setdefault("extensions", core.extensions)
-        stream = ProtocolStream(**stream_opts)
-    live = stream.live
-    if "ack" in stream_opts:
-        options.setdefault("ack", stream_opts["ack"])
-    if core.opened:
-        attach_sync(core, stream, live=live, **options)
-    else:
-        import asyncio
-
-        async def later() -> None:
-            try:
-                await attach(core, stream, live=live, **options)
-            except Exception as exc:  # opening failed: the stream cannot replicate this core
-                stream.destroy(exc)
-
-        task = asyncio.ensure_future(later())
-        stream.on("close", lambda _err: task.cancel() if not task.done() else None)
-    return stream

@@ -6,8 +6,8 @@
   the feed, and survives restarts; authorization is transitive (an authorized writer's records count) and
   additive.
 * Peers introduce and replicate only authorized feeds.  A key introduced before its authorization is
-  known is held back (and an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event emitted);
-  it is replicated as soon as a record authorizing it arrives.  A channel the remote opens for a feed
+  known is not replicated (an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event is
+  emitted); it is introduced again and replicated once a record authorizing it arrives.  A channel the remote opens for a feed
   that is not authorized is refused (``find_feed`` returns None) with the same error event.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ...feeds.hypercore.crypto import discovery_key as make_discovery_key
+from ...crypto import discovery_key as make_discovery_key
 from ..errors import UnauthorizedFeed
 from ..feed_store import FeedStore
 from .base import Rules
@@ -56,7 +56,6 @@ class AuthorizedWritersRules(Rules):
         self.transaction_timeout = transaction_timeout
         self.authorized: list[bytes] = [self.root_key]
         self._scanned: dict[bytes, int] = {}
-        self._held: set[bytes] = set()
         self._party: "Party | None" = None
         self._watching: set[bytes] = set()
 
@@ -146,7 +145,6 @@ class AuthorizedWritersRules(Rules):
                 core = await self.store.add(key)
             if core.key in peer.replicated_keys:
                 continue
-            self._held.discard(key)
             self._watch(core)
             await peer.replicate(core)
             fresh.append(core.key)
@@ -168,7 +166,6 @@ class AuthorizedWritersRules(Rules):
             if len(key) != 32:
                 continue
             if not self.is_authorized(key):
-                self._held.add(key)
                 peer.party.emit("error", UnauthorizedFeed(f"feed {key.hex()} is not authorized"), peer)
                 continue
             core = await self.store.add(key)
