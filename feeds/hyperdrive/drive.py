@@ -33,7 +33,6 @@ from typing import Any, AsyncIterator, Sequence
 from hyperparty import protobuf as pb
 from hyperparty.events import EventEmitter
 
-from ...protocol.stream import ProtocolStream
 from ...storage import Storage, open_storage
 from ..base import Feed
 from ..hypercore import Hypercore
@@ -89,6 +88,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
         metadata: Hypercore | None = None,
     ) -> None:
         EventEmitter.__init__(self)
+        Feed.__init__(self)
         self._owns_storage = isinstance(storage, str)
         self._storage = open_storage(storage)
         self.sparse = bool(sparse)
@@ -101,14 +101,16 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
         self._tree = AppendTree(metadata, offset=1, timeout=timeout)
         self._lock = asyncio.Lock()
         self._opening: asyncio.Future | None = None
-        self._content_task: asyncio.Task | None = None
+        self._content_known = asyncio.Event()
         self._content_error: BaseException | None = None
+        self.opened = False
         self._closed = False
         self._update_listener = metadata.on("append", lambda: self.emit("update"))
 
     @classmethod
     def from_core(cls, core: Hypercore, storage: "Storage | str", **options: Any) -> "Hyperdrive":
-        """A drive around an already opened metadata core; the content feed goes in ``storage``."""
+        """A drive around an already opened (possibly replicating) metadata core; the content feed goes
+        in ``storage.sub("content")``."""
         return cls(storage, metadata=core, **options)
 
     # ------------------------------------------------------------------------------------------------
@@ -157,22 +159,33 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             content = self._content_core(public, secret)
             await content.ready()
             await md.append(Index(type=INDEX_TYPE, content=public).encode())
-            self._set_content(content)
+            await self._use_content(content)
         elif md.length > 0 and md.has(0):
             await self._load_content(md.read_block(0))
-        else:
-            self._content_task = asyncio.ensure_future(self._learn_content())
+        else:  # a replica: learn the content feed when metadata block 0 arrives (without waiting for it)
+            md.on("download", self._on_metadata_block)
+            if md.sparse:
+                md.select(0, 1)
+        self.opened = True
         self.emit("ready")
+
+    def _on_metadata_block(self, index: int, data: bytes) -> None:
+        if index == 0 and self.content is None and self._content_error is None:
+            self.metadata.off("download", self._on_metadata_block)
+            self._learn(self._load_content(data))
 
     def _content_core(self, public: bytes, secret: bytes | None) -> Hypercore:
         return Hypercore(self._storage.sub("content"), public, secret, sparse=self.sparse, store_secret_key=False)
 
-    def _set_content(self, content: Hypercore) -> None:
+    async def _use_content(self, content: Hypercore) -> None:
+        """Make ``content`` the drive's content feed and replicate it wherever the drive replicates."""
         self.content = content
+        self._content_known.set()
         self.emit("content")
+        await self._learned_core(content)
 
-    async def _load_content(self, block0: bytes) -> Hypercore | None:
-        """Open the content feed named by ``block0``; a bad Index is kept as the content error."""
+    async def _load_content(self, block0: bytes) -> None:
+        """Open the content feed named by metadata block 0; a bad Index is kept as the content error."""
         try:
             index = Index.decode(block0)
             if index.content is None or len(index.content) != 32:
@@ -180,7 +193,8 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
         except (pb.DecodeError, CorruptMetadataError) as err:
             self._content_error = err if isinstance(err, CorruptMetadataError) else CorruptMetadataError(
                 f"metadata block 0 is not a hyperdrive Index: {err}")
-            return None
+            self._content_known.set()
+            return
         secret = None
         if self.metadata.writable:
             public, derived = content_key_pair(self.metadata.secret_key)
@@ -189,29 +203,19 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             else:
                 log.warning("content key of %r is not derived from its metadata key: content is read-only", self)
         content = self._content_core(index.content, secret)
-        await content.ready()
-        self._set_content(content)
-        return content
-
-    async def _learn_content(self) -> None:
-        """A replica: wait for metadata block 0, then open the content feed it names."""
         try:
-            block0 = await self.metadata.get(0)
-            content = await self._load_content(block0)
-        except Exception as err:  # closed while waiting, or the content feed failed to open
+            await content.ready()
+        except Exception as err:
             self._content_error = err
-            return
-        if content is not None:
-            await self._learned_core(content)
-
-    async def _learned_core(self, core: Hypercore) -> None:
-        """Called with a core this drive learned during replication (the content feed).  The Feed base
-        class attaches it to every stream the drive replicates on; nothing to do here."""
+            self._content_known.set()
+            raise
+        await self._use_content(content)
 
     async def _get_content(self) -> Hypercore:
+        """The content feed, waiting (up to ``timeout``) for a replica to learn it."""
         await self.ready()
-        if self.content is None and self._content_task is not None and self._content_error is None:
-            await asyncio.wait_for(asyncio.shield(self._content_task), self.timeout)
+        if self.content is None and self._content_error is None:
+            await asyncio.wait_for(self._content_known.wait(), self.timeout)
         if self.content is None:
             raise self._content_error or CorruptMetadataError("the content feed is not known")
         return self.content
@@ -222,36 +226,13 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             return
         self._closed = True
         self.metadata.off("append", self._update_listener)
-        if self._content_task is not None and not self._content_task.done():
-            self._content_task.cancel()
+        self.metadata.off("download", self._on_metadata_block)
         if self.content is not None:
             await self.content.close()
         await self.metadata.close()
         if self._owns_storage:
             self._storage.close()
         self.emit("close")
-
-    def replicate(self, **options: Any) -> "ProtocolStream":
-        """A new protocol stream replicating the drive (JS ``archive.replicate``): the metadata feed on
-        the first channel (it keys the stream), the content feed on a second channel of the same stream
-        as soon as it is known; ``expected_feeds=2`` so a non-live session ends by itself."""
-        stream_keys = ("live", "encrypt", "timeout", "user_data", "ack", "extensions", "id", "expected_feeds", "nonce")
-        core_options = {k: v for k, v in options.items() if k not in stream_keys}
-        options.setdefault("expected_feeds", 2)
-        stream = self.metadata.replicate(**options)
-
-        async def attach_content() -> None:
-            try:
-                content = await self._get_content()
-            except Exception as err:  # the content feed cannot be opened: nothing to replicate it on
-                stream.destroy(err)
-                return
-            if not stream.destroyed:
-                await content.attach(stream, live=stream.live, **core_options)
-
-        task = asyncio.ensure_future(attach_content())
-        stream.on("close", lambda *_: task.cancel() if not task.done() else None)
-        return stream
 
     # ------------------------------------------------------------------------------------------------
     # checkouts, history, notifications
