@@ -154,11 +154,11 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
     async def _open(self) -> None:
         md = self.metadata
         await md.ready()
-        if md.writable and md.length == 0:
+        if md.writable and md.length == 0 and md.secret_key is not None:
             public, secret = content_key_pair(md.secret_key)
             content = self._content_core(public, secret)
             await content.ready()
-            await md.append(Index(type=INDEX_TYPE, content=public).encode())
+            await md.append(pb.encode(Index(type=INDEX_TYPE, content=public)))
             await self._use_content(content)
         elif md.length > 0 and md.has(0):
             await self._load_content(md.read_block(0))
@@ -187,7 +187,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
     async def _load_content(self, block0: bytes) -> None:
         """Open the content feed named by metadata block 0; a bad Index is kept as the content error."""
         try:
-            index = Index.decode(block0)
+            index = pb.decode(Index, block0)
             if index.content is None or len(index.content) != 32:
                 raise CorruptMetadataError("metadata block 0 does not name a 32-byte content key")
         except (pb.DecodeError, CorruptMetadataError) as err:
@@ -196,7 +196,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             self._content_known.set()
             return
         secret = None
-        if self.metadata.writable:
+        if self.metadata.writable and self.metadata.secret_key is not None:
             public, derived = content_key_pair(self.metadata.secret_key)
             if public == index.content:
                 secret = derived
@@ -311,7 +311,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
                 raise NotAFileError("/ is a directory")
             await self._check_parents(names)
             st = await self._node_stat(names)
-            if (st is not None and st.is_directory()) or (st is None and await self._tree.list(names)):
+            if (st is not None and st.is_directory()) or (st is None and await self._tree.entries(names)):
                 raise NotAFileError(f"{join(names)} is a directory")
             pending = await self._tree.prepare_put(names)
         except BaseException:
@@ -320,7 +320,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
         name = join(names)
 
         def commit(msg: Any) -> DriveStat:
-            self._tree.commit(pending, msg.encode())
+            self._tree.commit(pending, pb.encode(msg))
             self.emit("append", name)
             return DriveStat.from_message(msg)
 
@@ -342,12 +342,12 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
         names = parse(path)
         content = await self._writable_content()
         async with self._lock:
-            if not names or await self._node_stat(names) is not None or await self._tree.list(names):
+            if not names or await self._node_stat(names) is not None or await self._tree.entries(names):
                 raise FileExistsDriveError(f"{join(names)} already exists")
             await self._check_parents(names)
             pending = await self._tree.prepare_put(names)
             msg = dir_stat(offset=content.length, byte_offset=content.byte_length, **options)
-            self._tree.commit(pending, msg.encode())
+            self._tree.commit(pending, pb.encode(msg))
         return DriveStat.from_message(msg)
 
     async def unlink(self, path: str) -> None:
@@ -372,7 +372,7 @@ class Hyperdrive(DriveReader, EventEmitter, Feed):
             st = await self._node_stat(names)
             if st is not None and not st.is_directory():
                 raise NotADirectoryDriveError(f"{join(names)} is not a directory")
-            entries = [e for e in (await self._tree.list(names) or []) if e not in (".", "..")]
+            entries = [e for e in (await self._tree.entries(names) or []) if e not in (".", "..")]
             if entries:
                 raise DirectoryNotEmptyError(f"{join(names)}: Directory is not empty")
             if st is None:

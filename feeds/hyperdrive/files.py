@@ -129,6 +129,7 @@ class FileReader:
         if self._block is None:
             await self._locate()
         start = self._block
+        assert start is not None
         if start >= self._end_block:
             return False
         end = min(start + BATCH_BLOCKS, self._end_block)
@@ -178,7 +179,7 @@ class FileReader:
         if self._error is not None:
             err, self._error = self._error, None
             raise err
-        parts = []
+        parts: list[bytes] = []
         got = 0
         while n < 0 or got < n:
             try:

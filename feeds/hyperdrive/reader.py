@@ -88,7 +88,7 @@ class DriveReader:
         node = await self._tree.get(names)
         if node is not None:
             return decode_stat(node.value, node.name)
-        if not names or await self._tree.list(names):
+        if not names or await self._tree.entries(names):
             return DriveStat.directory()
         raise NotFoundError(f"{join(names)} could not be found")
 
@@ -113,7 +113,7 @@ class DriveReader:
         """Names in directory ``path`` (see the module docstring)."""
         names = parse(path)
         await self._ready_for_reading()
-        entries = await self._tree.list(names)
+        entries = await self._tree.entries(names)
         if entries is None:
             if not names:
                 return []

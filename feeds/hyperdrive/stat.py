@@ -96,7 +96,7 @@ class DriveStat:
     @classmethod
     def from_message(cls, st: Stat) -> "DriveStat":
         return cls(
-            mode=st.mode, uid=st.uid or 0, gid=st.gid or 0, size=st.size or 0, blocks=st.blocks or 0,
+            mode=st.mode or 0, uid=st.uid or 0, gid=st.gid or 0, size=st.size or 0, blocks=st.blocks or 0,
             offset=st.offset or 0, byte_offset=st.byteOffset or 0, mtime=st.mtime or 0, ctime=st.ctime or 0,
         )
 
@@ -115,9 +115,11 @@ class DriveStat:
         }
 
 
-def decode_stat(value: bytes, name: str = "") -> DriveStat:
+def decode_stat(value: bytes | None, name: str = "") -> DriveStat:
     """A node's value as a :class:`DriveStat`; :class:`CorruptMetadataError` when it is not a Stat."""
+    if value is None:
+        raise CorruptMetadataError(f"{name or 'a node'} is a deletion, not a stat")
     try:
-        return DriveStat.from_message(Stat.decode(value))
+        return DriveStat.from_message(pb.decode(Stat, value))
     except pb.DecodeError as err:
         raise CorruptMetadataError(f"the stat of {name or 'a node'} does not decode: {err}") from None

@@ -110,10 +110,10 @@ class AppendTree:
 
     def decode(self, seq: int, raw: bytes) -> TreeNode:
         try:
-            msg = Node.decode(raw)
+            msg = pb.decode(Node, raw)
         except pb.DecodeError as err:
             raise CorruptMetadataError(f"metadata block {seq} is not an append-tree node: {err}") from None
-        return TreeNode(seq, msg.name, msg.value, msg.paths)
+        return TreeNode(seq, msg.name or "", msg.value, msg.paths)
 
     async def node(self, seq: int) -> TreeNode:
         """The node at block ``seq`` (cached)."""
@@ -151,7 +151,7 @@ class AppendTree:
             return got
         lst = self.index(node)[k]
         brief = await self.briefs(lst)
-        mapping: dict = {}
+        mapping: dict[str | None, int] = {}
         for seq in lst:
             mapping.setdefault(_comp(brief[seq][1], k), seq)
         got = (mapping, len(mapping) == len(lst))
@@ -187,7 +187,7 @@ class AppendTree:
         if head is None:
             return []
         node = await self.locate(head, names)
-        return [] if node is None else node.index[len(names)]
+        return [] if node is None else self.index(node)[len(names)]
 
     async def get(self, names: tuple[str, ...]) -> TreeNode | None:
         """The put node named ``names`` (None when absent or deleted)."""
@@ -210,7 +210,7 @@ class AppendTree:
             node = None if seq is None else await self.node(seq)
         return None
 
-    async def list(self, names: tuple[str, ...]) -> list[str] | None:
+    async def entries(self, names: tuple[str, ...]) -> list[str] | None:
         """Child names of directory ``names`` in listing order (None when the listing is empty)."""
         seqs = await self.listing(await self.head(), names)
         if not seqs:
@@ -233,11 +233,12 @@ class AppendTree:
         ``names`` (plus ``seq`` when ``add_self``), and its child map when it can be derived cheaply."""
         target = _comp(names, k)
         node = await self.locate(head, names[:k])
+        mapping: dict[str | None, int]
         if node is None:
             lst: list[int] = []
             mapping, exact = {}, True
         else:
-            lst = node.index[k]
+            lst = self.index(node)[k]
             mapping, exact = await self.children(node, k)
         if exact:
             drop = mapping.get(target)
@@ -312,7 +313,7 @@ class AppendTree:
             paths = deflate(pending.seq, pending.index)
         except ValueError as err:
             raise CorruptMetadataError(f"the path index read for {name} is not ordered: {err}") from None
-        raw = Node(name=name, value=value, paths=paths).encode()
+        raw = pb.encode(Node(name=name, value=value, paths=paths))
         self.core.append_sync([raw])
         node = TreeNode(pending.seq, name, value, paths, pending.index)
         node.children.update(pending.children)
