@@ -128,26 +128,25 @@ async def import_directory(drive: Hyperdrive, root: str | os.PathLike, *, progre
     except NotFoundError:
         have_files, have_dirs = {}, []
     wanted_dirs = set(local_dirs)
-    for path, st in have_files.items():  # gone, or now a directory
+    for path in have_files:  # gone, or now a directory
         if path not in local_files:
             await drive.unlink(join(path))
             result.changed += 1
     for path in sorted(have_dirs, key=len, reverse=True):  # deepest first, once emptied
-        if path not in wanted_dirs:
-            if await drive.exists(join(path)):
-                await _remove_dir(drive, path)
-                result.changed += 1
+        if path not in wanted_dirs and await drive.exists(join(path)) and await _remove_dir(drive, path):
+            result.changed += 1
     for path in local_dirs:
         if not await drive.exists(join(path)):
             await drive.mkdir(join(path), mode=statmod.S_IMODE(os.stat(root.joinpath(*path)).st_mode))
             result.changed += 1
     total = len(local_files)
-    for done, (path, st) in enumerate(sorted(local_files.items()), 1):
+    for done, (path, local) in enumerate(sorted(local_files.items()), 1):
         old = have_files.get(path)
-        if old is None or not old.is_file() or old.size != st.st_size or old.mtime != _mtime_ms(st):
+        mtime = _mtime_ms(local) or 1  # 0 would mean "now"
+        if old is None or not old.is_file() or old.size != local.st_size or old.mtime != mtime:
             with open(root.joinpath(*path), "rb") as f:
-                written = await drive.write_file(join(path), f, mode=statmod.S_IMODE(st.st_mode) or None,
-                                                 mtime=_mtime_ms(st) or 1, ctime=_mtime_ms(st) or 1)
+                written = await drive.write_file(join(path), f, mode=statmod.S_IMODE(local.st_mode) or None,
+                                                 mtime=mtime, ctime=mtime)
             result.changed += 1
             result.bytes += written.size
         else:
@@ -163,10 +162,12 @@ async def _has_node(drive: Hyperdrive, path: tuple[str, ...]) -> bool:
     return node is not None
 
 
-async def _remove_dir(drive: Hyperdrive, path: tuple[str, ...]) -> None:
+async def _remove_dir(drive: Hyperdrive, path: tuple[str, ...]) -> bool:
     """Delete directory ``path`` (its files are already gone): its own node if it has one."""
     if await _has_node(drive, path) and not await drive.readdir(join(path)):
         await drive.rmdir(join(path))
+        return True
+    return False
 
 
 class _Refused(Exception):
