@@ -5,8 +5,10 @@ Rows: 1 GiB of 1 MiB files (8 directories x 128) and 10 000 small files (10 dire
 bytes); ``--quick``: 32 MiB and 500 files.  Each side runs in a fresh process on the file layout JS uses
 (random-access-file / ``file:DIR``): import = every file streamed from disk into the drive (Python
 ``write_file(path, file_object)``, JS ``fs.createReadStream(...).pipe(archive.createWriteStream(...))``,
-both 64 KiB blocks); read = every file streamed back and hashed (sha256).  Ratio = JS seconds / Python
-seconds (>= 1.0: Python at least as fast).  Cloning over TCP is added with the drive's wire support.
+both 64 KiB blocks); read = every file streamed back and hashed (sha256); clone = a fresh process
+replicates the imported drive (both feeds, non-live, over loopback TCP) into an empty directory, for the
+four pairs server -> fetcher (py/js), with the peak RSS of the fetcher and of the server.  Ratio = JS
+seconds / Python seconds (>= 1.0: Python at least as fast; clone: JS->JS over Python->Python).
 
 JS runs from bench/js/node_modules (sodium-native, built by bench/setup-native.sh) or, if that is missing,
 tests/interop/node_modules (sodium-javascript); the backend in use is printed.
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PEERS = {"py": [sys.executable, str(HERE / "drive_peer.py")], "js": ["node", str(HERE / "js" / "drive-peer.js")]}
 
 
 def make_tree(root: Path, dirs: int, per_dir: int, size: int) -> None:
@@ -83,6 +86,28 @@ def run_side(side: str, src: Path, dst: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def clone_pair(server_side: str, fetch_side: str, store: Path, dst: Path) -> dict:
+    """One clone: ``server_side`` serves the drive in ``store``, a fresh ``fetch_side`` process clones it."""
+    shutil.rmtree(dst, ignore_errors=True)
+    server = subprocess.Popen(PEERS[server_side] + ["serve", "--dir", str(store)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(server.stdout.readline())
+        result = subprocess.run(PEERS[fetch_side] + ["fetch", "--key", info["key"], "--port", str(info["port"]),
+                                                     "--dir", str(dst)], capture_output=True, text=True, timeout=1800)
+        if result.returncode != 0:
+            raise SystemExit(f"{server_side}->{fetch_side} clone failed: {result.stderr.strip()[-800:]}")
+        fetched = json.loads(result.stdout.strip().splitlines()[-1])
+        server.stdin.close()
+        fetched["serverMaxRssMB"] = json.loads(server.stdout.read().strip().splitlines()[-1])["maxRssMB"]
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+        shutil.rmtree(dst, ignore_errors=True)
+    return fetched
+
+
 def run_row(name: str, tmp: Path, dirs: int, per_dir: int, size: int) -> dict:
     src = tmp / "src"
     shutil.rmtree(src, ignore_errors=True)
@@ -92,16 +117,24 @@ def run_row(name: str, tmp: Path, dirs: int, per_dir: int, size: int) -> dict:
         dst = tmp / f"dst-{side}"
         shutil.rmtree(dst, ignore_errors=True)
         results[side] = run_side(side, src, dst)
-        shutil.rmtree(dst, ignore_errors=True)
+    shutil.rmtree(src, ignore_errors=True)
+    clones = {f"{a}->{b}": clone_pair(a, b, tmp / f"dst-{a}", tmp / "clone") for a in ("py", "js") for b in ("py", "js")}
+    for side in ("py", "js"):
+        shutil.rmtree(tmp / f"dst-{side}", ignore_errors=True)
     total = dirs * per_dir * size
     print(f"\n{name}: {dirs * per_dir} files, {total / 2**20:.0f} MiB (JS on {results['js'].get('sodium', '?')})")
     print(f"  {'side':<6} {'import MB/s':>11} {'files/s':>9} {'read MB/s':>10} {'peak RSS':>10}")
     for side, r in results.items():
         print(f"  {side:<6} {total / r['importSeconds'] / 1e6:11.1f} {r['files'] / r['importSeconds']:9.0f} "
               f"{total / r['readSeconds'] / 1e6:10.1f} {r['maxRssMB']:7.0f} MB")
+    print(f"  {'clone':<8} {'MB/s':>8} {'files/s':>9} {'fetcher RSS':>12} {'server RSS':>11}")
+    for pair, r in clones.items():
+        print(f"  {pair:<8} {total / r['seconds'] / 1e6:8.1f} {dirs * per_dir / r['seconds']:9.0f} "
+              f"{r['maxRssMB']:9.0f} MB {r['serverMaxRssMB']:8.0f} MB")
     ratios = {k: results["js"][f"{k}Seconds"] / results["py"][f"{k}Seconds"] for k in ("import", "read")}
-    print(f"  ratio JS/Python: import {ratios['import']:.2f}, read {ratios['read']:.2f}")
-    return {"row": name, "files": dirs * per_dir, "bytes": total, "ratios": ratios, "sides": results}
+    ratios["clone"] = clones["js->js"]["seconds"] / clones["py->py"]["seconds"]
+    print(f"  ratio JS/Python: import {ratios['import']:.2f}, read {ratios['read']:.2f}, clone {ratios['clone']:.2f}")
+    return {"row": name, "files": dirs * per_dir, "bytes": total, "ratios": ratios, "sides": results, "clones": clones}
 
 
 def main() -> int:
