@@ -44,7 +44,7 @@ MORE = [
 
 
 def js_write(dir: Path, ops: list, seed: bytes | None = None) -> dict:
-    args = ["--dir", dir, "--ops", json.dumps(ops)]
+    args = ["--dir", dir, "--ops", json.dumps(ops), "--timeout-ms", "60000"]
     if seed is not None:
         args += ["--seed", seed.hex()]
     [out] = run_node("hyperdrive-write.js", *args, timeout=60)
@@ -52,7 +52,7 @@ def js_write(dir: Path, ops: list, seed: bytes | None = None) -> dict:
 
 
 def js_read(dir: Path, *args) -> dict:
-    [out] = run_node("hyperdrive-read.js", "--dir", dir, *args, timeout=60)
+    [out] = run_node("hyperdrive-read.js", "--dir", dir, "--timeout-ms", "60000", *args, timeout=60)
     return out
 
 

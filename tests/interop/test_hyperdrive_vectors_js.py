@@ -17,8 +17,8 @@ def _without_versions(doc: dict) -> dict:
 
 
 def test_gen_hyperdrive_vectors_deterministic_and_committed(tmp_path: Path) -> None:
-    [one] = run_node("gen-hyperdrive-vectors.js", "--out", tmp_path / "one", timeout=60)
-    [two] = run_node("gen-hyperdrive-vectors.js", "--out", tmp_path / "two", timeout=60)
+    [one] = run_node("gen-hyperdrive-vectors.js", "--out", tmp_path / "one", "--timeout-ms", "60000", timeout=60)
+    [two] = run_node("gen-hyperdrive-vectors.js", "--out", tmp_path / "two", "--timeout-ms", "60000", timeout=60)
     assert one == two and list(one["files"]) == ["hyperdrive.json"]
     fresh = json.loads((tmp_path / "one" / "hyperdrive.json").read_text())
     committed = json.loads((OUR_VECTORS / "hyperdrive.json").read_text())

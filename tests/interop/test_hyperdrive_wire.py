@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 
 from hyperparty.crypto import key_pair
 from hyperparty.feeds.hyperdrive import Hyperdrive
@@ -18,7 +19,6 @@ from hyperparty.storage import MemoryStorage, open_storage
 
 from hyperdrive_ops import data_of, run_op, walk
 from jsnode import NodeProcess
-import json
 
 SEED = bytes([0x0B]) * 32
 HUGE = 100 * 2**20
@@ -58,7 +58,7 @@ def sha(data: bytes) -> str:
 
 def js_serve(ops, *extra):
     return NodeProcess("hyperdrive-peer.js", "--memory", "--seed", SEED.hex(), "--ops", json.dumps(ops), "--port", "0",
-                       *extra, start_timeout=60)
+                       "--timeout-ms", "240000", *extra, start_timeout=60)
 
 
 async def test_js_serves_python_clones_a_tree_with_a_100_mib_file(tmp_path) -> None:
@@ -66,7 +66,10 @@ async def test_js_serves_python_clones_a_tree_with_a_100_mib_file(tmp_path) -> N
         info = await js.read_event("listening", timeout=60)
         clone = Hyperdrive(open_storage(f"file:{tmp_path / 'clone'}"), key=bytes.fromhex(info["key"]))
         task = await connect_tcp("127.0.0.1", info["port"], clone.replicate(live=False))
-        assert await asyncio.wait_for(task, 120) is None
+        error = await asyncio.wait_for(task, 120)
+        if error is not None:
+            end = await js.read_event("peer-end", timeout=10)
+            raise AssertionError(f"replication failed here with {error!r}; the JS side ended with {end['error']!r}")
         await js.send_line("walk")
         expected = await js.read_event("walk", timeout=60)
     mine = await walk(clone)
@@ -82,7 +85,7 @@ async def test_python_serves_js_clones_a_tree_with_a_100_mib_file(tmp_path) -> N
     server, port = await serve(drive, live=False)
     try:
         async with NodeProcess("hyperdrive-peer.js", "--dir", tmp_path / "js", "--key", drive.key.hex(), "--connect",
-                               f"127.0.0.1:{port}", "--walk", "--timeout-ms", "120000") as js:
+                               f"127.0.0.1:{port}", "--walk", "--timeout-ms", "240000") as js:
             done = await js.read_event("walk", timeout=120)
             assert (await js.read_event("peer-end", timeout=10))["error"] is None
     finally:
