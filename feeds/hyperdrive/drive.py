@@ -4,14 +4,17 @@
   is an append-tree node whose value is a file's or directory's ``Stat`` (:mod:`.tree`).
 * **content**: file bytes, 64 KiB per block; its key pair is derived from the metadata secret key
   (:mod:`.keys`), so only the metadata secret is stored: the content feed is opened with
-  ``store_secret_key=False``, as JS does (its ``secret_key`` file stays empty).
+  ``store_secret_key=False``, as JS does (its ``secret_key`` file is never written).
 
 Storage layout (JS's): the metadata feed in ``storage.sub("metadata")`` (or ``first_core_storage``), the
 content feed in ``storage.sub("content")``.
 
 Opening (``ready``): a new writable drive creates the content feed and appends the Index before anything
 else.  A drive with block 0 opens the content feed from it.  A replica without block 0 yet learns the
-content key when block 0 arrives, opens the content feed and hands it to ``_learned_core``.
+content key when block 0 arrives (the metadata core's ``download`` event; nothing waits for it), opens
+the content feed and hands it to :meth:`Feed._learned_core`, which replicates it on every stream the
+drive is attached to.  Replication is the Feed base's: the metadata core opens the first channel (JS
+``archive.replicate``), and a non-live stream ends once both feeds are done.
 
 Writes are serialised by one lock.  ``write_file``/``open(path, "wb")``: the tree position is read first
 (any metadata error happens before anything is written), then the content is appended, then the node.
