@@ -360,3 +360,21 @@ async def test_replica_learns_the_content_feed(backend) -> None:
     assert reopened.content is not None and await reopened.read_file("/x") == b"x"
     await reopened.close()
     await drive.close()
+
+
+async def test_sparse_metadata_fetches_only_the_nodes_a_lookup_needs(backend) -> None:
+    drive = await new_drive(backend)
+    for i in range(20):
+        await drive.write_file(f"/d{i % 3}/f{i}", b"x%d" % i * 1000)
+    reader = await new_drive(backend, "reader", key=drive.key, sparse=True, sparse_metadata=True)
+    a, b = drive.replicate(live=True), reader.replicate(live=True)
+    link = pipe(a, b)
+    await asyncio.wait_for(reader._get_content(), 5)  # block 0 was asked for: the content feed is known
+    await asyncio.wait_for(reader.metadata.update(drive.metadata.length), 5)
+    assert await asyncio.wait_for(reader.read_file("/d1/f7"), 5) == b"x7" * 1000
+    assert reader.metadata.downloaded() < drive.metadata.length // 2 and reader.content.downloaded() == 1
+    a.destroy()
+    b.destroy()
+    await link.wait()
+    await reader.close()
+    await drive.close()
