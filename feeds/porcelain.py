@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..protocol.stream import ProtocolStream
 from ..protocol.transport import connect_tcp, serve_tcp
@@ -161,7 +161,7 @@ async def serve(
         return stream
 
     try:
-        server = cast(asyncio.Server, await serve_tcp(host, port, make_stream))
+        server = await serve_tcp(host, port, make_stream)
     except OSError as exc:
         raise ServeFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = server.sockets[0].getsockname()

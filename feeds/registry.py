@@ -69,11 +69,11 @@ def feed_class(name: str) -> "type[Feed]":
             target = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise UnknownKind(f"feed kind {name!r} is not available: {exc}") from exc
-    return target  # type: ignore[return-value]
+    return target
 
 
 @pb.message
-class _Block0:
+class _Block0(pb.Message):
     """Field 1 of every structure's block 0 (Header.type / Index.type / Header.protocol)."""
 
     type: str | None = pb.field(1, "string", utf8_errors="replace")
@@ -82,7 +82,7 @@ class _Block0:
 def detect_kind(block0: bytes) -> str:
     """The kind whose ``block0_type`` is in field 1 of ``block0``; ``"hypercore"`` for anything else."""
     try:
-        header = _Block0.decode(bytes(block0))  # type: ignore[attr-defined]
+        header = _Block0.decode(bytes(block0))
     except pb.DecodeError:
         return HYPERCORE
     if header.type is None:

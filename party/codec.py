@@ -31,39 +31,39 @@ class PartyCodecError(pb.DecodeError):
 
 
 @pb.message
-class Transaction:
+class Transaction(pb.Message):
     id: str | None = pb.field(1, "string")
     is_return: bool | None = pb.field(2, "bool")  # the protobuf field is named ``return``
 
 
 @pb.message
-class IntroduceFeeds:
+class IntroduceFeeds(pb.Message):
     transaction: Transaction | None = pb.field(1, Transaction)
     keys: list[bytes] = pb.field(2, "bytes", repeated=True)
 
 
 @pb.message
-class Request:
+class Request(pb.Message):
     transaction: Transaction | None = pb.field(1, Transaction)
     type: str | None = pb.field(3, "string")
     value: bytes | None = pb.field(4, "bytes")
 
 
 @pb.message
-class EphemeralMessage:
+class EphemeralMessage(pb.Message):
     type: str | None = pb.field(1, "string")
     value: bytes | None = pb.field(2, "bytes")
 
 
 @pb.message
-class _AnyType:
+class _AnyType(pb.Message):
     type: str = pb.field(1, "string", required=True)
     value: bytes | None = pb.field(2, "bytes")
 
 
 PartyMessage = Union[IntroduceFeeds, Request, EphemeralMessage]
 
-_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (IntroduceFeeds, Request, EphemeralMessage)}
+_BY_NAME: dict[str, type[PartyMessage]] = {cls.__name__: cls for cls in (IntroduceFeeds, Request, EphemeralMessage)}
 
 
 def encode_inner(message: PartyMessage) -> tuple[str, bytes]:
@@ -71,23 +71,23 @@ def encode_inner(message: PartyMessage) -> tuple[str, bytes]:
     name = type(message).__name__
     if _BY_NAME.get(name) is not type(message):
         raise TypeError(f"not a party message: {message!r}")
-    return name, message.encode()  # type: ignore[union-attr]
+    return name, message.encode()
 
 
 def encode(message: PartyMessage) -> bytes:
     """Encode ``message`` wrapped in ``AnyType`` (the Extension payload)."""
     name, value = encode_inner(message)
-    return _AnyType(name, value).encode()  # type: ignore[attr-defined, no-any-return]
+    return _AnyType(name, value).encode()
 
 
 def decode(payload: bytes) -> PartyMessage | None:
     """Decode an ``AnyType`` payload.  Returns ``None`` for an unknown ``type`` (passed over, as in JS);
     raises :class:`PartyCodecError` for malformed bytes."""
     try:
-        wrapper = _AnyType.decode(bytes(payload))  # type: ignore[attr-defined]
+        wrapper = _AnyType.decode(bytes(payload))
         cls = _BY_NAME.get(wrapper.type)
         if cls is None:
             return None
-        return cls.decode(wrapper.value or b"")  # type: ignore[attr-defined, no-any-return]
+        return cls.decode(wrapper.value or b"")
     except pb.DecodeError as exc:
         raise PartyCodecError(str(exc)) from None

@@ -117,7 +117,7 @@ class FeedStore(EventEmitter):
         self._by_key[feed.key] = feed
         for core in feed.cores():
             self._by_dkey[core.discovery_key] = feed
-        feed.on_core(lambda core, feed=feed: self._index_core(feed, core))
+        feed.on_core(lambda core: self._index_core(feed, core))
 
     def _index_core(self, feed: "Feed", core: Hypercore) -> None:
         if self._by_key.get(feed.key) is feed:

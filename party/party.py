@@ -100,7 +100,7 @@ class _Connection:
         task.add_done_callback(self._tasks.discard)
 
     def on_handshake(self) -> None:
-        if self.peer is not None:
+        if self.peer is not None or self.channel is None:  # no channel: the stream ended before it opened
             return
         rules = self.party.rules
         if rules.uses_party_extension and not self.stream.remote_supports(EXTENSION):

@@ -52,7 +52,7 @@ class MessageError(pb.DecodeError):
 
 
 @pb.message
-class Feed:
+class Feed(pb.Message):
     """Opens a channel: the feed's discovery key, plus the sender's stream nonce on the first channel."""
 
     TYPE: ClassVar[int] = 0
@@ -61,7 +61,7 @@ class Feed:
 
 
 @pb.message
-class Handshake:
+class Handshake(pb.Message):
     """Sent once per stream on its first channel: peer id, live flag, user data, extension names, ack."""
 
     TYPE: ClassVar[int] = 1
@@ -73,7 +73,7 @@ class Handshake:
 
 
 @pb.message
-class Info:
+class Info(pb.Message):
     """Upload/download state; a non-live peer that is done downloading says ``downloading=False``."""
 
     TYPE: ClassVar[int] = 2
@@ -82,7 +82,7 @@ class Info:
 
 
 @pb.message
-class Have:
+class Have(pb.Message):
     """The sender has blocks ``[start, start+length)`` (or the set bits of an RLE ``bitfield`` from start)."""
 
     TYPE: ClassVar[int] = 3
@@ -93,7 +93,7 @@ class Have:
 
 
 @pb.message
-class Unhave:
+class Unhave(pb.Message):
     """The sender no longer has ``[start, start+length)`` (length defaults to 1)."""
 
     TYPE: ClassVar[int] = 4
@@ -102,7 +102,7 @@ class Unhave:
 
 
 @pb.message
-class Want:
+class Want(pb.Message):
     """Subscribe to Haves for ``[start, start+length)`` (hypercore uses windows of 1 048 576 blocks)."""
 
     TYPE: ClassVar[int] = 5
@@ -111,7 +111,7 @@ class Want:
 
 
 @pb.message
-class Unwant:
+class Unwant(pb.Message):
     """Unsubscribe from ``[start, start+length)`` (hypercore 7 never sends it and ignores it)."""
 
     TYPE: ClassVar[int] = 6
@@ -120,7 +120,7 @@ class Unwant:
 
 
 @pb.message
-class Request:
+class Request(pb.Message):
     """Ask for block ``index`` (``hash``: only its proof; ``nodes``: the requester's tree digest)."""
 
     TYPE: ClassVar[int] = 7
@@ -131,7 +131,7 @@ class Request:
 
 
 @pb.message
-class Cancel:
+class Cancel(pb.Message):
     """Cancel a Request (hypercore 7 never sends it and ignores it)."""
 
     TYPE: ClassVar[int] = 8
@@ -140,15 +140,13 @@ class Cancel:
     hash: bool | None = pb.field(3, "bool")
 
 
-class Node(NamedTuple):
-    """A merkle tree node in a Data proof: flat-tree ``index``, 32-byte BLAKE2b ``hash``, ``size`` in bytes.
+# Declared in the functional form: in the class form type checkers read the field ``index`` as an
+# incompatible override of ``tuple.index`` (the field does shadow that method; nodes never need it).
+Node = NamedTuple("Node", [("index", int), ("hash", bytes), ("size", int)])
+Node.__doc__ = """A merkle tree node in a Data proof: flat-tree ``index``, 32-byte BLAKE2b ``hash``, ``size`` in bytes.
 
-    The same tuple hypercore's tree uses, so a received proof goes to ``Hypercore.put`` without conversion.
-    """
-
-    index: int
-    hash: bytes
-    size: int
+The same tuple hypercore's tree uses, so a received proof goes to ``Hypercore.put`` without conversion.
+"""
 
 
 pb.bind(
@@ -160,7 +158,7 @@ pb.bind(
 
 
 @pb.message
-class Data:
+class Data(pb.Message):
     """Block ``index``: its bytes (absent for hash-only replies), proof nodes, and the roots' signature."""
 
     TYPE: ClassVar[int] = 9
@@ -255,13 +253,13 @@ def _decode_node(buf: Any, pos: int, end: int) -> Node:
             n = buf[pos] if pos < end else 0
             pos += 1
             if n >= 0x80 or pos + n > end:
-                return Node._decode_range(buf, start, end)  # type: ignore[attr-defined, no-any-return]
+                return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
             hash_ = bytes(buf[pos:pos + n])
             pos += n
         elif tag == 0x18:
             size, pos = _varint(buf, pos, end)
         else:
-            return Node._decode_range(buf, start, end)  # type: ignore[attr-defined, no-any-return]
+            return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
     if index is None or hash_ is None or size is None:
         raise MessageError("Data node without index, hash or size")
     return Node(index, hash_, size)

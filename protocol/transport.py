@@ -88,8 +88,8 @@ async def run_stream(
     try:
         done, _ = await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         for t in done:
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None:
                 stream.destroy(exc)
                 if not isinstance(exc, (ConnectionError, OSError)):
                     raise exc  # a bug, not a network failure: let it surface
@@ -140,7 +140,7 @@ async def wait_closed(stream: ProtocolStream) -> BaseException | None:
 
     stream.on("close", on_close)
     try:
-        return await asyncio.shield(future)  # type: ignore[no-any-return]
+        return await asyncio.shield(future)
     finally:
         stream.off("close", on_close)
 
@@ -159,7 +159,7 @@ async def connect_tcp(host: str, port: int, stream: ProtocolStream, *, clock: Cl
 
 async def serve_tcp(
     host: str, port: int, make_stream: Callable[[], ProtocolStream], *, clock: Clock | None = None
-) -> asyncio.AbstractServer:
+) -> asyncio.Server:
     """Listen on ``host:port``; each connection runs a fresh ``make_stream()``.  Port 0 picks a free port."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

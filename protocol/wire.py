@@ -128,6 +128,7 @@ class Wire:
     def data_to_send(self) -> bytes:
         """Take everything queued for the transport (encrypting what needs it)."""
         if self._plain:
+            assert self._tx is not None  # frames are held back in _plain only once the cipher exists
             self._out += self._tx.xor(self._plain)
             self._plain.clear()
         out = bytes(self._out)

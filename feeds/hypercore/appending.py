@@ -31,6 +31,7 @@ class _Appending(CoreState):
         self._check_open()
         if not self.writable:
             raise NotWritableError()
+        assert self._secret_key is not None  # writable: the secret key is known
         start = self.length
         n = len(blocks)
         if n == 0:

@@ -19,7 +19,7 @@ see ``core.py`` for why) to be written whole, as JS does.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Literal, overload
 
 from . import flat_tree, rle
 from .errors import CorruptStorageError
@@ -79,6 +79,12 @@ class Pager:
         self.length = 0
         self._dirty: list[int] = []
         self._dirty_set: set[int] = set()
+
+    @overload
+    def get(self, j: int, no_allocate: Literal[False] = False) -> bytearray: ...
+
+    @overload
+    def get(self, j: int, no_allocate: bool) -> bytearray | None: ...
 
     def get(self, j: int, no_allocate: bool = False) -> bytearray | None:
         page = self.pages.get(j)
@@ -270,7 +276,7 @@ class Bitfield:
         set_index = self._set_index
         changed = 0
         last_page = -1
-        page = None
+        page: bytearray  # loaded on the first iteration (last_page starts at -1)
         i = start
         while i < end:
             b = i >> 3
@@ -278,9 +284,8 @@ class Bitfield:
             stop = min(8, first + end - i)  # bits [first, stop) of byte b
             j = b >> 10
             if j != last_page:
-                page = pages.get(j)
-                if page is None:
-                    page = pager.get(j)
+                cached = pages.get(j)
+                page = cached if cached is not None else pager.get(j)
                 last_page = j
             off = b & 1023
             old = page[off]

@@ -120,19 +120,19 @@ class _Opening(CoreState):
         self.writable = self._secret_key is not None
         if self._want_writable and not self.writable:
             raise FeedNotWritableError()
-        store_secret = self._store_secret_key and self._secret_key is not None
+        secret_to_store = self._secret_key if self._store_secret_key else None
         with st.transaction():
             if generated or stored_key != self._key:
                 files["key"].write(0, self._key)
-            if store_secret and (generated or stored_secret != self._secret_key):
-                files["secret_key"].write(0, self._secret_key)
+            if secret_to_store is not None and (generated or stored_secret != secret_to_store):
+                files["secret_key"].write(0, secret_to_store)
             if self._overwrite:
                 bf_file.truncate(HEADER_SIZE)
 
         self._load_length(length)
 
     def _check_length(self, length: int) -> tuple[str, list[Node]]:
-        return integrity.check_length(self._signatures, self._tree_file, self._key, length)
+        return integrity.check_length(self._signatures, self._tree_file, self.key, length)
 
     def _load_length(self, length: int) -> None:
         """Accept ``length`` when its signature verifies; drop back on a torn tail (see module docstring)."""
@@ -144,9 +144,9 @@ class _Opening(CoreState):
             )
         old_length = length
         if status == "torn":
-            length, roots = integrity.recover_length(self._signatures, self._tree_file, self._key, old_length)
+            length, roots = integrity.recover_length(self._signatures, self._tree_file, self.key, old_length)
             log.warning(
-                "hypercore %s: torn tail, dropped back from length %d to %d", self._key.hex()[:16], old_length, length
+                "hypercore %s: torn tail, dropped back from length %d to %d", self.key.hex()[:16], old_length, length
             )
             self.recovered = (old_length, length)
 

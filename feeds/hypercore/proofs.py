@@ -53,7 +53,7 @@ class _Proofs(CoreState):
         if data is not None:
             data = to_bytes(data)
         nodes, signature = proof_parts(proof)
-        result = verify_put(self.tree, self._tree_file.get, self._key, self.length, index, data, nodes, signature)
+        result = verify_put(self.tree, self._tree_file.get, self.key, self.length, index, data, nodes, signature)
         to_write = result.nodes
         new_roots = result.roots
         sig_slot = result.signature_slot
@@ -81,8 +81,10 @@ class _Proofs(CoreState):
                 self._data.write(offset, data)
                 self._offset_memo = memo
             if sig_slot >= 0:
+                assert result.signature is not None  # a slot comes with the signature to store in it
                 self._signatures.put(sig_slot, result.signature)
             if grew:
+                assert new_roots is not None  # grew implies verified roots
                 self.length = new_length
                 self.byte_length = sum(r.size for r in new_roots)
                 self._roots = list(new_roots)
@@ -106,6 +108,7 @@ class _Proofs(CoreState):
         if grew:
             self.emit("append")
         if downloaded:
+            assert data is not None  # only a block with data sets its bit
             self.stats["downloaded_blocks"] += 1
             self.stats["downloaded_bytes"] += len(data)
             self.emit("download", index, data)

@@ -183,7 +183,7 @@ class _Reading(CoreState):
     def verify(self, index: int, signature: bytes) -> bool:
         """True when ``signature`` signs the roots of the feed at length ``index + 1`` (JS ``verify``)."""
         self._check_open()
-        return crypto.verify(self.root_hash(index + 1), signature, self._key)
+        return crypto.verify(self.root_hash(index + 1), signature, self.key)
 
     def seek(self, byte_offset: int) -> tuple[int, int]:
         """``(block index, offset inside it)`` of a byte offset, from local nodes (JS ``_seek``)."""

@@ -23,7 +23,7 @@ __all__ = ["Selection", "Waiting"]
 
 
 class _Pending:
-    __slots__ = ()
+    __slots__ = ("future", "finished")
 
     future: asyncio.Future | None
     finished: bool
@@ -50,7 +50,7 @@ class _Pending:
 class Selection(_Pending):
     """A ``download(start, end)`` range."""
 
-    __slots__ = ("start", "end", "linear", "hash", "future", "finished", "cursor")
+    __slots__ = ("start", "end", "linear", "hash", "cursor")
 
     def __init__(self, start: int = 0, end: int = -1, *, linear: bool = False, hash: bool = False) -> None:
         self.start = start or 0
@@ -68,7 +68,7 @@ class Selection(_Pending):
 class Waiting(_Pending):
     """A read waiting for a block (``get``) or for a longer feed (``update``)."""
 
-    __slots__ = ("index", "hash", "update", "min_length", "future", "finished")
+    __slots__ = ("index", "hash", "update", "min_length")
 
     def __init__(self, index: int, *, hash: bool = False, update: bool = False, min_length: int = 0) -> None:
         self.index = index

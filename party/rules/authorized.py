@@ -17,12 +17,13 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from ...crypto import discovery_key as make_discovery_key
+from ...feeds.hypercore import Hypercore
 from ..errors import UnauthorizedFeed
 from ..feed_store import FeedStore
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...feeds.hypercore import Hypercore
+    from ...feeds import Feed
     from ..party import Party
     from ..peer import Peer
 
@@ -81,8 +82,10 @@ class AuthorizedWritersRules(Rules):
                     self._watch(core)
                     changed |= await self._scan(core)
 
-    async def _scan(self, core: "Hypercore") -> bool:
+    async def _scan(self, core: "Feed") -> bool:
         """Read the records of an authorized core's new local blocks; True if the set grew."""
+        if not isinstance(core, Hypercore):
+            return False  # records are blocks of a writer's plain hypercore
         start = self._scanned.get(core.key, 0)
         grew = False
         for seq in range(start, core.length):
@@ -97,9 +100,9 @@ class AuthorizedWritersRules(Rules):
             await self._on_new_authorizations()
         return grew
 
-    def _watch(self, core: "Hypercore") -> None:
-        if core.key in self._watching:
-            return
+    def _watch(self, core: "Feed") -> None:
+        if not isinstance(core, Hypercore) or core.key in self._watching:
+            return  # records are blocks of a writer's plain hypercore
         self._watching.add(core.key)
 
         def on_download(index: int, data: bytes) -> None:
@@ -174,7 +177,7 @@ class AuthorizedWritersRules(Rules):
             await self._scan(core)
         return None
 
-    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Hypercore | None":
+    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Feed | None":
         core = self.store.by_discovery_key(discovery_key)
         if core is None:
             for key in self.authorized:
