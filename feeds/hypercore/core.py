@@ -145,6 +145,7 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
         self.read_only = bool(read_only) or self._storage.readonly
         self._allow_damaged = bool(allow_damaged)
         self.damage: list[Problem] = []
+        self._signing_checked = False  # the first signature after opening is verified (appending.py)
 
         self._create_if_missing = create_if_missing
         self._overwrite = overwrite

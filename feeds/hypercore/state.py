@@ -76,6 +76,7 @@ class CoreState:
     read_only: bool
     _allow_damaged: bool
     _key_given: bytes | None
+    _signing_checked: bool
 
     # state
     length: int
