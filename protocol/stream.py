@@ -23,6 +23,19 @@ Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md)
   the stream finalizes if the count is still zero (with no listener it finalizes at once).  :meth:`finalize` ends gracefully (the transport sends EOF;
   the remote finalizes when it sees it); :meth:`destroy` aborts with an error.
 
+Bounded input (budgets: :mod:`hyperparty.protocol.limits`).  ``receive`` dispatches messages in *slices*:
+a slice ends when the input is exhausted, when a handler holds the input (:meth:`ProtocolStream.pause_input`
+/ :meth:`~ProtocolStream.resume_input`), or when its work is done (a message costs 1 unit, a handler adds
+what a costly message cost with :meth:`~ProtocolStream.charge`); the rest continues through
+:attr:`~ProtocolStream.schedule`, so one peer's input never blocks the loop.  Meanwhile
+:attr:`~ProtocolStream.wants_input` is false and a transport reads nothing more (it asks
+:meth:`~ProtocolStream.read_size` how much to read, and registers :meth:`~ProtocolStream.set_input_listener`
+to learn when to read again).  Handlers that answer with output (serving a Request) check
+:meth:`~ProtocolStream.output_full` and wait for :meth:`~ProtocolStream.when_drained` instead of queueing
+without end.  :meth:`~ProtocolStream.tick` also runs the handshake, frame and output-stall deadlines.
+A handler method that raises (other than a :class:`ProtocolError`) is logged and ends its own channel,
+never the stream.
+
 Channel handlers are plain objects; each of these methods is optional:
 ``on_open(channel)`` (called by ``feed()`` before anything is sent or delivered), ``on_message(channel, message)``, ``on_extension(channel, name, payload)``, ``on_handshake(channel)``,
 ``on_tick(channel)``, ``on_close(channel, error)``, ``on_batch_end(channel)`` (once after all the messages
@@ -462,6 +475,12 @@ class ProtocolStream(EventEmitter):
             self.input_pool.wait(self._wake_input)
             return False
         return True
+
+    def read_size(self, preferred: int) -> int:
+        """How many bytes a transport should ask for in its next read: ``preferred`` while this stream
+        holds less than its free input share, then small reads (each one checked against the pool)."""
+        room = self.input_free - self.wire.buffered
+        return preferred if room >= preferred else max(room, limits.MIN_READ)
 
     def _wake_input(self) -> None:
         if self._input_listener is not None:

@@ -88,7 +88,7 @@ async def run_stream(
                 if not stream.wants_input and not stream.destroyed:
                     await wake_read.wait()
                 continue
-            data = await reader.read(read_size)
+            data = await reader.read(stream.read_size(read_size))
             if not data:
                 stream.receive_eof()
                 return

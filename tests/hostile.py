@@ -46,6 +46,7 @@ class RawPeer:
         self.writer = writer
         self.wire: Wire | None = None
         self.received = 0
+        self.remote_feeds: set[bytes] = set()  # discovery keys of the channels the server opened
         self._drain_task: asyncio.Task | None = None
 
     @classmethod
@@ -115,6 +116,8 @@ class RawPeer:
 
         assert self.wire is not None
         for channel, type_, msg in self.wire.receive_data(data):
+            if type_ == 0:
+                self.remote_feeds.add(msg.discovery_key)
             if type_ != 15 or channel != 0:
                 continue
             message = codec.decode(msg.payload)
@@ -126,6 +129,11 @@ class RawPeer:
             else:
                 answer = codec.Request(codec.Transaction(tx.id, True), None, None)
             self.send(0, m.Extension(0, codec.encode(answer)))
+
+    def stop_reading(self) -> None:
+        if self._drain_task is not None:
+            self._drain_task.cancel()
+            self._drain_task = None
 
     async def wait_dropped(self, timeout: float) -> bool:
         """True when the server closed the connection within ``timeout`` seconds."""
@@ -149,7 +157,10 @@ class RawPeer:
 
 
 class Watch:
-    """Measures an attack: tracemalloc peak (bytes) and the longest event-loop stall (seconds)."""
+    """Measures an attack: tracemalloc peak (bytes) and the longest event-loop stall (seconds).
+
+    A stall is measured in CPU time of this thread between two turns of a 10 ms ticker, so a busy shared
+    machine that does not schedule us does not count, only work that kept the loop from turning."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -168,9 +179,9 @@ class Watch:
 
     async def _lag(self) -> None:
         while True:
-            t = time.perf_counter()
+            t = time.thread_time()
             await asyncio.sleep(0.01)
-            self.max_lag = max(self.max_lag, time.perf_counter() - t - 0.01)
+            self.max_lag = max(self.max_lag, time.thread_time() - t)
 
     def sample(self) -> int:
         """Peak bytes traced above the start, so far."""
@@ -307,3 +318,30 @@ class ChatTarget:
 
 
 TARGETS = {"serve": ServeTarget, "chat": ChatTarget}
+
+
+async def feed_channel(target: "ServeTarget | ChatTarget", *, read: bool) -> tuple[RawPeer, int]:
+    """An attacker that reached the target's feed: returns it and the channel id to send on.
+
+    ``serve``: channel 0 is the feed.  ``chat``: channel 0 is the party (the attacker knows the party key
+    and answers the party's handshake transaction, the least it must do), channel 1 the chat's feed,
+    once the chat opened its side.  ``read``: keep reading (and discarding) what comes back.
+    """
+    p = await RawPeer.connect(target.port)
+    if target.kind == "serve":
+        p.hello(target.first_key)
+        if read:
+            p.read_and_discard()
+        return p, 0
+    p.hello(target.first_key, extensions=["party"])
+    p.read_and_discard(party=True)
+    p.open(1, target.feed_key)
+    dk = discovery_key(target.feed_key)
+    deadline = time.monotonic() + 10
+    while dk not in p.remote_feeds:
+        if time.monotonic() > deadline:
+            raise AssertionError("the chat never opened its feed's channel")
+        await asyncio.sleep(0.01)
+    if not read:
+        p.stop_reading()
+    return p, 1

@@ -16,6 +16,9 @@ per peer; ``{"peer": DISCOVERY_KEY, "host", "port"}`` is printed for each peer f
   another feed; ``{"ephemeral", "from"}`` for every ephemeral message; ``{"authorized", "length"}`` after
   ``/auth``.
 
+Connections, refusals (feeds refused, ephemeral messages dropped) and drops are reported on stderr
+(``hyperparty: ...``, at most 5 lines a second).
+
 ``--party`` may be left out with the ``multifeed`` rules (multifeed's default key) and with ``authorized``
 when this peer creates the party (its own feed's key becomes the party key).
 """
@@ -117,6 +120,14 @@ async def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _chat_logging_connections(args: argparse.Namespace) -> int:
+    """``chat`` with connections, refusals and drops on stderr (one line each, rate-limited)."""
+    from .netlog import connection_log
+
+    with connection_log():
+        return await _chat(args)
+
+
 def register(cli: "CommandLine") -> None:
     """Add ``chat``."""
 
@@ -128,5 +139,5 @@ def register(cli: "CommandLine") -> None:
         p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
         add_discover_arguments(p, "party")
 
-    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
+    cli.add(("chat",), _chat_logging_connections, help="chat in a party: stdin lines are appended, received blocks printed",
             arguments=chat_args)
