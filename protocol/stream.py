@@ -549,7 +549,10 @@ class ProtocolStream(EventEmitter):
                 self._batch = []
                 for handler, ch in batch:
                     if not ch.closed and not self.destroyed:
-                        self._deliver(ch, handler.on_batch_end, ch)
+                        try:
+                            self._deliver(ch, handler.on_batch_end, ch)
+                        except ProtocolError as exc:
+                            self.destroy(exc)
         self._account_input()
         if was_paused and not self._paused and self._input_listener is not None:
             self._input_listener()

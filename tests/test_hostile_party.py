@@ -56,7 +56,7 @@ async def test_three_hundred_random_keys_lock_nobody_out(storage, tmp_path, capl
         assert any("refused 300 feeds" in r.getMessage() for r in caplog.records)
         p.send(0, party_message(codec.IntroduceFeeds(codec.Transaction("ac" * 12), keys[:150])))
         p.send(0, party_message(codec.IntroduceFeeds(codec.Transaction("ad" * 12), keys[150:])))
-        await asyncio.sleep(0.5)
+        await eventually(lambda: sum("of 150 feeds" in r.getMessage() for r in caplog.records) == 2, 10)
         assert len(store) == 1 + limits.MAX_UNPROVEN_PER_PEER  # the rest were refused, nothing stored
         assert any("refused 118 of 150 feeds" in r.getMessage() for r in caplog.records)
         await target.legit_fetch()  # a later peer is served
@@ -147,15 +147,26 @@ async def test_two_hundred_big_ephemeral_messages_are_not_printed():
     await no_tasks_left(before)
 
 
-async def test_ephemeral_messages_are_rate_limited(caplog):
+async def test_ephemeral_messages_are_rate_limited(caplog, monkeypatch):
+    from hyperparty.clock import ManualClock
+    from hyperparty.party import party as party_module
+
+    clock = ManualClock()
+    monkeypatch.setattr(party_module, "default_clock", lambda: clock)  # the party's clock stands still
     caplog.set_level(logging.INFO, logger="hyperparty.net")
     async with ChatTarget() as target:
         p = await party_member(target)
         p.send_many(0, [party_message(codec.EphemeralMessage("chat", b"spam")) for _ in range(1000)])
-        await asyncio.sleep(0.5)
-        assert limits.EPHEMERAL_BURST <= len(target.ephemeral) < limits.EPHEMERAL_BURST + 40
+        await eventually(lambda: len(target.ephemeral) >= limits.EPHEMERAL_BURST, 5)
+        await asyncio.sleep(0.3)
+        assert len(target.ephemeral) == limits.EPHEMERAL_BURST
         lines = [r for r in caplog.records if "dropped" in r.getMessage() and "ephemeral" in r.getMessage()]
-        assert 1 <= len(lines) <= 2
+        assert len(lines) == 1  # one line a second at most
+        await clock.advance(1.0)  # a second later, 32 more may pass
+        p.send_many(0, [party_message(codec.EphemeralMessage("chat", b"more")) for _ in range(100)])
+        await eventually(lambda: len(target.ephemeral) >= limits.EPHEMERAL_BURST + 32, 5)
+        await asyncio.sleep(0.3)
+        assert len(target.ephemeral) == limits.EPHEMERAL_BURST + 32
         await p.close()
 
 
