@@ -102,6 +102,32 @@ async def test_introductions_from_many_peers_stop_at_the_store_limit(tmp_path):
     await store.close()
 
 
+async def test_an_unproven_feed_an_open_connection_replicates_is_kept():
+    """A duplicate connection that closes right after introducing a (still empty) feed must not take the
+    feed away from the connection that stays (two chats finding each other through discovery)."""
+    from hyperparty.protocol import ProtocolStream
+
+    store = FeedStore("memory")
+    await store.ready()
+    admission = Admission(store)
+
+    class FakePeer:
+        closed = False
+
+    a, b = FakePeer(), FakePeer()
+    key = os.urandom(32)
+    [feed] = await admission.admit(a, [key])  # type: ignore[arg-type]
+    stream = ProtocolStream(live=True)
+    await feed.attach(stream, live=True)
+    a.closed = True
+    await admission.release(a)  # type: ignore[arg-type]
+    assert store.get(key) is feed
+    stream.destroy()
+    await admission.release(b)  # type: ignore[arg-type]  # any later departure looks again
+    assert store.get(key) is None
+    await store.close()
+
+
 async def test_a_discarded_namespace_is_reused_and_reloads(tmp_path):
     spec = f"file:{tmp_path / 'store'}"
     store = FeedStore(spec)

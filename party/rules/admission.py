@@ -10,9 +10,10 @@ A rule set that opens replicas for keys a remote names (an ``IntroduceFeeds``, a
   (:attr:`FeedStore.max_feeds <hyperparty.party.feed_store.FeedStore.max_feeds>`); otherwise it is refused
   and nothing is stored for it;
 * when a peer leaves (:meth:`Admission.release`, from the rules' ``on_peer_removed``), the feeds created
-  for its introductions that are still unproven — and that no other connected peer introduced too — are
-  discarded from the store (``FeedStore.discard``), so random keys do not stay behind, in memory or on
-  disk across a restart.
+  for introductions that are still unproven — and that no connected peer introduced too, and that no
+  open connection replicates — are discarded from the store (``FeedStore.discard``), so random keys do
+  not stay behind, in memory or on disk across a restart.  Admitting and releasing take turns (one
+  lock), so a key introduced again while its feed is being given up is created anew, never lost.
 
 Refusals are logged (logger ``hyperparty.net``), one line per message.  A feed is *proven* once it holds a
 block (a verified signature by its key: whoever introduced it can write it, or has it) or is ours.
@@ -20,6 +21,7 @@ block (a verified signature by its key: whoever introduced it can write it, or h
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,7 @@ class Admission:
         self.per_message = limits.MAX_KEYS_PER_MESSAGE if per_message is None else per_message
         self.per_peer = limits.MAX_UNPROVEN_PER_PEER if per_peer is None else per_peer
         self._introducers: dict[bytes, set["Peer"]] = {}  # unproven feed key -> peers that introduced it
+        self._lock = asyncio.Lock()
 
     def unproven_of(self, peer: "Peer") -> list[bytes]:
         """Keys of the unproven feeds created for ``peer``'s introductions (proven ones are forgotten)."""
@@ -67,6 +70,10 @@ class Admission:
             netlog.warning("refused %d feeds %s by %r at once (at most %d per message)",
                            len(keys), what, peer, self.per_message)
             return []
+        async with self._lock:
+            return await self._admit(peer, keys, what)
+
+    async def _admit(self, peer: "Peer", keys: list[bytes], what: str) -> list["Feed"]:
         feeds: list["Feed"] = []
         refused = 0
         reason = ""
@@ -98,15 +105,18 @@ class Admission:
         return feeds
 
     async def release(self, peer: "Peer") -> None:
-        """``peer`` left: discard the unproven feeds only it introduced."""
-        for key in self.unproven_of(peer):
-            peers = self._introducers.get(key)
-            if peers is None:
-                continue
-            peers.discard(peer)
-            if any(not p.closed for p in peers):
-                continue
-            del self._introducers[key]
-            feed = self.store.get(key)
-            if feed is not None and not proven(feed):
+        """``peer`` left: discard the unproven feeds nobody connected introduced or replicates."""
+        async with self._lock:
+            self.unproven_of(peer)  # forget the feeds that proved themselves meanwhile
+            for key, peers in list(self._introducers.items()):
+                peers.discard(peer)
+                if any(not p.closed for p in peers):
+                    continue
+                feed = self.store.get(key)
+                if feed is None or proven(feed):
+                    del self._introducers[key]
+                    continue
+                if feed.attachments():
+                    continue  # an open connection replicates it: decided when that one leaves
+                del self._introducers[key]
                 await self.store.discard(feed)
