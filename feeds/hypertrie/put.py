@@ -1,0 +1,92 @@
+"""Building the node a ``put`` appends (hypertrie 3.8.0 ``lib/put.js``); the algorithm decides the bytes.
+
+The new node ``N`` starts with an empty trie.  Walking from the head along ``N``'s path, at every position
+it copies the head's bucket (the pointers to nodes that branch off there), except the slot of ``N``'s own
+digit; where the head itself branches off, the head becomes a pointer too, and the walk jumps to the node
+the head's bucket names for ``N``'s digit (or stops when there is none).  When the walk reaches the end of
+``N``'s path, the head it stands on is the previous version of the key and is left out.
+
+Segment ends are special (segment strings may collide): copied pointers are kept only when the node they
+name has a different segment there (JS reads those nodes asynchronously, so they land after the head
+pointer of that position), and the chain ``v, v+5, ...`` is searched for the node to jump to.
+
+``del_seq`` (a delete's victim) is never added anywhere; that is how a delete unlinks a node.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from .get import first_divergence
+from .node import Node, collides
+from .trie_encoding import push
+
+__all__ = ["build_put"]
+
+Fetch = Callable[[int], Awaitable["Node | None"]]
+
+
+async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 0) -> Node | None:
+    """Fill ``node.trie`` by walking from ``head``; returns the node the walk ended on (JS ``_head``: the
+    previous version of the key, or the node where it stopped), or None when it stopped at a segment end
+    or there was no head."""
+    trie = node.trie
+    digits = node.digits
+    length = node.length
+    i = 0
+    while head is not None:
+        p = first_divergence(node, head, i, length)
+        htrie = head.trie
+        if htrie:
+            for pos in htrie:  # buckets are independent: their order does not matter
+                if pos < i or pos >= p:
+                    continue  # (the divergence position p is handled below: head pointer order)
+                await _copy(fetch, trie, node, pos, htrie[pos], digits[pos], del_seq)
+        if p >= length:
+            return head  # walked the whole path: head is the previous version of this key
+        hv = head.digits[p] if p < head.length else 4
+        v = digits[p]
+        bucket = htrie.get(p)
+        end = p and not p & 31
+        if not end:
+            if bucket:
+                await _copy(fetch, trie, node, p, bucket, v, del_seq)
+            if head.seq != del_seq:
+                push(trie, p, hv, head.seq)
+            seq = bucket[v] if bucket and v < len(bucket) else 0
+            if not seq:
+                return head
+            head = await fetch(seq)
+        else:
+            if head.seq != del_seq:
+                push(trie, p, hv, head.seq)
+            if bucket:
+                await _copy(fetch, trie, node, p, bucket, v, del_seq)
+            nxt = None
+            if bucket:
+                for s in range(v, len(bucket), 5):
+                    seq = bucket[s]
+                    if not seq:
+                        break
+                    n = await fetch(seq)
+                    if n is not None and not collides(n, node, p):
+                        nxt = n
+            if nxt is None:
+                return None
+            head = nxt
+        i = p + 1
+    return None
+
+
+async def _copy(fetch: Fetch, trie: dict, node: Node, pos: int, bucket: list, v: int, del_seq: int) -> None:
+    """Copy the head's bucket at ``pos`` into the new trie (see the module docstring for segment ends)."""
+    if pos and not pos & 31:
+        for j, seq in enumerate(bucket):
+            if seq and seq != del_seq:
+                other = await fetch(seq)
+                if other is not None and collides(other, node, pos):
+                    push(trie, pos, j, seq)
+    else:
+        for j, seq in enumerate(bucket):
+            if seq and j != v and seq != del_seq:
+                push(trie, pos, j, seq)
