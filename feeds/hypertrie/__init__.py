@@ -9,7 +9,7 @@
 
 from .codecs import get_encoding
 from .entry import DiffEntry, Entry
-from .errors import BadPointerError, CorruptNodeError, HypertrieError
+from .errors import BadPointerError, BeyondFeedError, CorruptNodeError, HypertrieError
 from .hypertrie import Hypertrie
 from .messages import Header, NodeMessage
 from .node import Node
@@ -29,5 +29,6 @@ __all__ = [
     "HypertrieError",
     "CorruptNodeError",
     "BadPointerError",
+    "BeyondFeedError",
     "get_encoding",
 ]

@@ -16,7 +16,6 @@ from typing import Awaitable, Callable
 
 from .get import Probe, first_digit_divergence
 from .node import Node
-from .path import normalize_key
 
 __all__ = ["find_victim", "first_seq"]
 
@@ -34,7 +33,7 @@ def first_seq(bucket: list, v: int) -> int:
 async def find_victim(fetch: Fetch, head: Node | None, key: str, hidden: bool = False) -> tuple[Node, int] | None:
     """``(victim, closest_seq)`` for deleting ``key`` from the trie whose head is ``head``, or None when the
     key is not there.  ``closest_seq`` is 0 when no other node exists."""
-    probe = Probe(normalize_key(key), hidden)
+    probe = Probe(key, hidden)
     digits = probe.digits
     length = probe.length
     closest = 0

@@ -17,7 +17,6 @@ from typing import Awaitable, Callable
 
 from .get import Probe, get_node
 from .node import Node, collides
-from .path import normalize_key
 
 __all__ = ["TrieDiff"]
 
@@ -70,7 +69,7 @@ class TrieDiff:
         self._fetch = fetch
         self._left_head = left_head
         self._right_head = right_head
-        self._prefix = normalize_key(prefix or "")
+        self._prefix = prefix or ""  # normalised once, by the lookups (iterator: twice, as JS)
         self._hidden = hidden
         self._skip_left_null = skip_left_null
         self._skip_right_null = skip_right_null

@@ -6,7 +6,7 @@ keys whose walks do not pass through the bad block stay readable.
 
 from __future__ import annotations
 
-__all__ = ["HypertrieError", "CorruptNodeError", "BadPointerError"]
+__all__ = ["HypertrieError", "CorruptNodeError", "BadPointerError", "BeyondFeedError"]
 
 
 class HypertrieError(Exception):
@@ -31,3 +31,13 @@ class BadPointerError(HypertrieError):
         super().__init__(f"node {seq} points to block {pointer}, which is not an older node (must be 1..{seq - 1})")
         self.seq = seq
         self.pointer = pointer
+
+
+class BeyondFeedError(HypertrieError):
+    """A read of block ``seq`` past the end of a feed we write ourselves (e.g. a checkout of a version that
+    does not exist yet): a writer holds every block, so waiting for it would never end."""
+
+    def __init__(self, seq: int, length: int) -> None:
+        super().__init__(f"block {seq} is past the end of this writer's feed (length {length})")
+        self.seq = seq
+        self.length = length

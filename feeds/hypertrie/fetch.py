@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .errors import BeyondFeedError
 from .node import Node
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +68,8 @@ class Fetcher:
         core = self.core
         if core.opened and core.bitfield.get(seq):
             data = core.read_block(seq)
+        elif core.writable and seq >= core.length:
+            raise BeyondFeedError(seq, core.length)
         else:
             data = await core.get(seq, wait=self.wait, timeout=self.timeout)
         self.reads += 1

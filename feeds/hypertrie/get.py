@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from .node import HIDDEN, Node, collides
-from .path import key_path, normalize_key
+
 
 __all__ = ["Probe", "get_node", "first_divergence", "first_digit_divergence"]
 
@@ -25,7 +25,7 @@ Fetch = Callable[[int], Awaitable["Node | None"]]
 
 
 class Probe(Node):
-    """The node a lookup walks with: a key and the hidden bit, nothing else."""
+    """The node a lookup walks with: a key (normalised once, like every node JS builds) and the hidden bit."""
 
     __slots__ = ()
 
@@ -66,7 +66,7 @@ async def get_node(
     fetch: Fetch, head: Node | None, key: str, *, hidden: bool = False, prefix: bool = False, closest: bool = False
 ) -> Node | None:
     """The node for ``key`` reachable from ``head`` (None when absent); see the module docstring."""
-    probe = Probe(normalize_key(key), hidden)
+    probe = Probe(key, hidden)
     limit = probe.length - (1 if prefix else 0)
     i = 0
     while head is not None:

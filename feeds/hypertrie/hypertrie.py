@@ -224,14 +224,20 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
             if fetch.batch:
                 await self._core.append([n.encode() for n in fetch.batch])
                 for n in fetch.batch:
-                    self._cache.add(n)
+                    self._remember(n)
             return [self._entry(n) for n in fetch.batch]  # type: ignore[misc]
 
     async def _append_one(self, node: Node) -> Node:
         node.seq = self._core.length
         await self._core.append(node.encode())
-        self._cache.add(node)
+        self._remember(node)
         return node
+
+    def _remember(self, node: Node) -> None:
+        """Cache a node we appended, when it is exactly what decoding its block gives (a key that still
+        starts with ``/``, from ``put("//x")``, reads back normalised once more: let a read decode it)."""
+        if node.key[:1] != "/":
+            self._cache.add(node)
 
     # -- watch ------------------------------------------------------------------------------------
 

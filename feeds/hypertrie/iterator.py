@@ -48,7 +48,7 @@ class TrieIterator:
     ) -> None:
         self._fetch = fetch
         self._head_fn = head_fn
-        self._prefix = normalize_key(prefix or "")
+        self._prefix = normalize_key(prefix or "")  # and the prefix lookup normalises again (JS does both)
         self._recursive = recursive
         self._order = REVERSE_SORT_ORDER if reverse else SORT_ORDER
         self._gt = gt
