@@ -6,6 +6,10 @@ lookup runs at once, so an existing non-empty prefix reports one change straight
 never overlap: growth seen during one triggers one more afterwards.  (JS drops that extra lookup when the
 running one already found a change, so a burst of appends can be reported late; here it is never lost.)
 
+A sparse replica learns a longer feed only when it asks (its length grows with a verified proof), so on a
+sparse core the watcher keeps one ``core.update()`` pending while it is open (JS does not: a JS watch on a
+sparse feed only fires when something else updates the feed).
+
 Use it as an async iterator of :class:`~.entry.Entry` (the node found), with a callback, or both::
 
     async with trie.watch("users/") as changes:
@@ -43,7 +47,11 @@ class Watcher:
         self._closed = False
         self._task: asyncio.Task | None = None
         self._queue: asyncio.Queue = asyncio.Queue()
+        self._follow: asyncio.Task | None = None
         self.error: BaseException | None = None
+        core = trie.core
+        if core.sparse and not core.writable:
+            self._follow = asyncio.ensure_future(self._follow_length())
 
     @property
     def closed(self) -> bool:
@@ -86,13 +94,26 @@ class Watcher:
         if self._again:
             self._kick()
 
+    async def _follow_length(self) -> None:
+        """Sparse cores: keep asking peers for a longer feed (each growth emits ``append``)."""
+        core = self._trie.core
+        while not self._closed:
+            try:
+                await core.update()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the core closed: nothing more will come
+                log.debug("watch %r: update ended: %s", self._prefix, exc)
+                return
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._trie._remove_watcher(self)
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        for task in (self._task, self._follow):
+            if task is not None and not task.done():
+                task.cancel()
         self._queue.put_nowait(_CLOSED)
 
     def __aiter__(self) -> "Watcher":
