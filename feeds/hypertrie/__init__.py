@@ -9,7 +9,7 @@
 
 from .codecs import get_encoding
 from .entry import DiffEntry, Entry
-from .errors import BadPointerError, BeyondFeedError, CorruptNodeError, HypertrieError
+from .errors import BadPointerError, BeyondFeedError, CorruptNodeError, HypertrieError, NotAHypertrieError
 from .hypertrie import Hypertrie
 from .messages import Header, NodeMessage
 from .node import Node
@@ -30,5 +30,6 @@ __all__ = [
     "CorruptNodeError",
     "BadPointerError",
     "BeyondFeedError",
+    "NotAHypertrieError",
     "get_encoding",
 ]

@@ -6,11 +6,15 @@ keys whose walks do not pass through the bad block stay readable.
 
 from __future__ import annotations
 
-__all__ = ["HypertrieError", "CorruptNodeError", "BadPointerError", "BeyondFeedError"]
+__all__ = ["HypertrieError", "NotAHypertrieError", "CorruptNodeError", "BadPointerError", "BeyondFeedError"]
 
 
 class HypertrieError(Exception):
     """Base class of the hypertrie errors."""
+
+
+class NotAHypertrieError(HypertrieError):
+    """Block 0 is not a hypertrie ``Header`` (JS never checks; readers of the header do here)."""
 
 
 class CorruptNodeError(HypertrieError):

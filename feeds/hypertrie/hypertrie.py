@@ -18,6 +18,7 @@ import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from hyperparty import protobuf as pb
 from hyperparty.events import EventEmitter
 
 from ..base import Feed
@@ -25,6 +26,7 @@ from ..hypercore import Hypercore
 from .codecs import ValueEncoding, get_encoding
 from .delete import find_victim
 from .entry import Entry
+from .errors import NotAHypertrieError
 from .fetch import BatchFetcher, Fetcher, NodeCache
 from .messages import HEADER_TYPE, Header
 from .node import HIDDEN, Node
@@ -146,10 +148,20 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
         """Wait until the core is at least ``min_length`` long (default: longer than now)."""
         await self._core.update(min_length, timeout=timeout)
 
+    async def header(self, *, wait: bool = True, timeout: float | None = None) -> Header:
+        """Block 0, the ``Header`` (raises :class:`NotAHypertrieError` when it is not one)."""
+        await self._ensure_ready()
+        try:
+            header = Header.decode(await self._core.get(0, wait=wait, timeout=timeout))
+        except pb.DecodeError as exc:
+            raise NotAHypertrieError(f"block 0 is not a hypertrie header: {exc}") from None
+        if header.type != HEADER_TYPE:
+            raise NotAHypertrieError(f"block 0 names a {header.type!r} feed, not a hypertrie")
+        return header
+
     async def get_metadata(self, *, wait: bool = True, timeout: float | None = None) -> bytes | None:
         """The header's ``metadata`` (block 0)."""
-        await self._ensure_ready()
-        return Header.decode(await self._core.get(0, wait=wait, timeout=timeout)).metadata
+        return (await self.header(wait=wait, timeout=timeout)).metadata
 
     def __repr__(self) -> str:
         key = self._core._key.hex()[:16] if self._core._key else None
