@@ -43,7 +43,7 @@ def test_trie_buffer_examples() -> None:
     assert trie_encoding.decode(bytes.fromhex("22010102211001"), 3) == {1: [2], 33: [0, 0, 0, 0, 1]}
     big = {200: [0, 300, 0, 0, 0, 0, 7]}
     assert trie_encoding.decode(trie_encoding.encode(big), 1000) == big
-    for bad in [b"", b"\x80", b"\x02\x01", b"\x02\x01\x04"]:
+    for bad in [b"", b"\x80", b"\x02\x01", b"\x02\x01\x04", b"\x02\x01\x03\x01\x01"]:  # ... a node named twice
         with pytest.raises(CorruptNodeError):
             trie_encoding.decode(bad, 10)
 

@@ -11,6 +11,7 @@ error is raised again on every lookup that meets it.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from .errors import BeyondFeedError
@@ -23,23 +24,31 @@ __all__ = ["NodeCache", "Fetcher", "BatchFetcher"]
 
 
 class NodeCache:
-    """Decoded nodes by seq, at most ``size`` of them (the oldest inserted are dropped first)."""
+    """Decoded nodes by seq, at most ``size`` of them; the oldest inserted go first (a hot node that is
+    dropped is read again and comes back)."""
 
-    __slots__ = ("nodes", "size")
+    __slots__ = ("nodes", "order", "size")
 
-    def __init__(self, size: int = 1 << 16) -> None:
+    def __init__(self, size: int = 1 << 15) -> None:
         self.nodes: dict[int, Node] = {}
+        self.order: deque[int] = deque()
         self.size = size
 
     def add(self, node: Node) -> None:
         nodes = self.nodes
+        seq = node.seq
+        if seq in nodes:
+            return
         if len(nodes) >= self.size:
-            for _ in range(max(1, self.size >> 4)):  # drop a sixteenth, oldest first
-                del nodes[next(iter(nodes))]
-        nodes[node.seq] = node
+            order = self.order
+            for _ in range(max(1, self.size >> 4)):  # drop a sixteenth at a time
+                nodes.pop(order.popleft(), None)
+        nodes[seq] = node
+        self.order.append(seq)
 
     def clear(self) -> None:
         self.nodes.clear()
+        self.order.clear()
 
 
 class Fetcher:

@@ -36,12 +36,13 @@ class Probe(Node):
 def first_digit_divergence(a: bytes, b: bytes, i: int, limit: int) -> int:
     """The first position ``p`` in ``[i, limit)`` with ``a[p] != b[p]`` (``b`` reads as 4 past its end), or
     ``limit``; ``a`` is at least ``limit`` long."""
-    n = len(b)
-    if n < limit:
-        b = b + b"\x04" * (limit - n)
-    if a[i:limit] == b[i:limit]:  # one C-level comparison in the common case
+    sa = a[i:limit]
+    sb = b[i:limit]
+    if len(sb) < len(sa):
+        sb += b"\x04" * (len(sa) - len(sb))
+    if sa == sb:  # one C-level comparison in the common case
         return limit
-    x = int.from_bytes(a[i:limit], "big") ^ int.from_bytes(b[i:limit], "big")
+    x = int.from_bytes(sa, "big") ^ int.from_bytes(sb, "big")
     return limit - 1 - ((x.bit_length() - 1) >> 3)
 
 
@@ -50,15 +51,26 @@ def first_divergence(probe: Node, head: Node, i: int, limit: int) -> int:
 
     Leaving means a different digit, or (at a segment end) the same digit but a different segment string.
     """
-    p = first_digit_divergence(probe.digits, head.digits, i, limit)
+    sa = probe.digits[i:limit]
+    sb = head.digits[i:limit]
+    if len(sb) < len(sa):
+        sb += b"\x04" * (len(sa) - len(sb))
+    if sa == sb:
+        p = limit
+    else:
+        x = int.from_bytes(sa, "big") ^ int.from_bytes(sb, "big")
+        p = limit - 1 - ((x.bit_length() - 1) >> 3)
     # segment ends before p where the digits agree: the strings must agree too
     t = ((i + 31) >> 5) << 5 or 32
-    sa, sb = probe.segments, head.segments
-    while t < p:
-        j = (t - 1) >> 5
-        if (sa[j] if j < len(sa) else None) != (sb[j] if j < len(sb) else None):
-            return t
-        t += 32
+    if t < p:
+        a, b = probe.segments, head.segments
+        if a is not b:
+            nb = len(b)
+            while t < p:
+                j = (t - 1) >> 5
+                if j >= nb or a[j] != b[j]:  # (the probe always has segment j here)
+                    return t
+                t += 32
     return p
 
 

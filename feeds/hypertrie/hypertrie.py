@@ -71,7 +71,7 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
         value_encoding: "str | ValueEncoding | None" = "binary",
         metadata: bytes | None = None,
         core: Hypercore | None = None,
-        cache_size: int = 1 << 16,
+        cache_size: int = 1 << 15,
         **core_options: Any,
     ) -> None:
         EventEmitter.__init__(self)

@@ -20,19 +20,36 @@ HIDDEN = 1
 
 class Node:
     """``key`` (normalised), ``segments``, ``digits`` (the path), ``value_buffer`` (bytes or None), ``flags``,
-    ``trie`` (position -> slots) and ``seq``.  ``length`` is the number of path positions."""
+    ``trie`` (position -> slots) and ``seq``.  ``length`` is the number of path positions.
 
-    __slots__ = ("key", "segments", "digits", "length", "value_buffer", "flags", "trie", "seq")
+    A decoded node keeps its ``trie_buffer`` and decodes the trie when it is first needed (a lookup never
+    needs the trie of the node it ends on); a trie buffer that does not decode raises then, every time.
+    """
 
-    def __init__(self, key: str, value_buffer: bytes | None, flags: int, trie: dict, seq: int) -> None:
+    __slots__ = ("key", "segments", "digits", "length", "value_buffer", "flags", "_trie", "trie_buffer", "seq")
+
+    def __init__(
+        self, key: str, value_buffer: bytes | None, flags: int, trie: dict | None, seq: int, trie_buffer: bytes | None = None
+    ) -> None:
         key = normalize_key(key)
         self.key = key
         self.segments, self.digits = key_path(key, bool(flags & HIDDEN))
         self.length = len(self.digits)
         self.value_buffer = value_buffer
         self.flags = flags
-        self.trie = trie
+        self._trie = trie
+        self.trie_buffer = trie_buffer
         self.seq = seq
+
+    @property
+    def trie(self) -> dict:
+        """Position -> bucket (decoded from ``trie_buffer`` on first use)."""
+        t = self._trie
+        if t is None:
+            tb = self.trie_buffer
+            t = self._trie = trie_encoding.decode(tb, self.seq) if tb is not None else {}
+            self.trie_buffer = None
+        return t
 
     @property
     def hidden(self) -> bool:
@@ -50,11 +67,9 @@ class Node:
             msg = NodeMessage.decode(buf)
         except pb.DecodeError as exc:
             raise CorruptNodeError(seq, str(exc)) from None
-        tb = msg.trie_buffer
-        trie = trie_encoding.decode(tb, seq) if tb is not None else {}
         flags = msg.flags or 0
         try:
-            return cls(msg.key, msg.value_buffer, flags, trie, seq)
+            return cls(msg.key, msg.value_buffer, flags, None, seq, msg.trie_buffer)
         except UnicodeEncodeError as exc:  # pragma: no cover - decoded strings are always encodable
             raise CorruptNodeError(seq, str(exc)) from None
 

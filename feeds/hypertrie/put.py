@@ -37,31 +37,32 @@ async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 
     while head is not None:
         p = first_divergence(node, head, i, length)
         htrie = head.trie
-        if htrie:
-            for pos in htrie:  # buckets are independent: their order does not matter
-                if pos < i or pos >= p:
-                    continue  # (the divergence position p is handled below: head pointer order)
-                await _copy(fetch, trie, node, pos, htrie[pos], digits[pos], del_seq)
+        for pos in htrie:  # each position is copied from one head only; bucket order does not matter
+            if i <= pos < p:  # (the divergence position p is handled below: head pointer order)
+                bucket = htrie[pos]
+                if pos & 31 or not pos:
+                    _copy_plain(trie, pos, bucket, digits[pos], del_seq)
+                else:
+                    await _copy_segment_end(fetch, trie, node, pos, bucket, del_seq)
         if p >= length:
             return head  # walked the whole path: head is the previous version of this key
         hv = head.digits[p] if p < head.length else 4
         v = digits[p]
         bucket = htrie.get(p)
-        end = p and not p & 31
-        if not end:
+        if p & 31 or not p:  # an ordinary position (0 is the hidden bit, not a segment end)
             if bucket:
-                await _copy(fetch, trie, node, p, bucket, v, del_seq)
+                _copy_plain(trie, p, bucket, v, del_seq)
             if head.seq != del_seq:
                 push(trie, p, hv, head.seq)
             seq = bucket[v] if bucket and v < len(bucket) else 0
             if not seq:
                 return head
             head = await fetch(seq)
-        else:
+        else:  # a segment end: head pointer first, then the copies; the next head is searched in the chain
             if head.seq != del_seq:
                 push(trie, p, hv, head.seq)
             if bucket:
-                await _copy(fetch, trie, node, p, bucket, v, del_seq)
+                await _copy_segment_end(fetch, trie, node, p, bucket, del_seq)
             nxt = None
             if bucket:
                 for s in range(v, len(bucket), 5):
@@ -78,15 +79,29 @@ async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 
     return None
 
 
-async def _copy(fetch: Fetch, trie: dict, node: Node, pos: int, bucket: list, v: int, del_seq: int) -> None:
-    """Copy the head's bucket at ``pos`` into the new trie (see the module docstring for segment ends)."""
-    if pos and not pos & 31:
-        for j, seq in enumerate(bucket):
-            if seq and seq != del_seq:
-                other = await fetch(seq)
-                if other is not None and collides(other, node, pos):
-                    push(trie, pos, j, seq)
-    else:
-        for j, seq in enumerate(bucket):
-            if seq and j != v and seq != del_seq:
+def _copy_plain(trie: dict, pos: int, bucket: list, v: int, del_seq: int) -> None:
+    """Copy the head's bucket at an ordinary position: every pointer but the one for our own digit."""
+    if len(bucket) <= 5 and pos not in trie:
+        # the common case, exactly what pushing each pointer in turn gives: a fresh bucket, one pointer per
+        # digit, no duplicates (decoding refuses buckets naming a node twice)
+        nb = list(bucket)
+        if v < len(nb):
+            nb[v] = 0
+        if del_seq and del_seq in nb:
+            nb[nb.index(del_seq)] = 0
+        if any(nb):
+            trie[pos] = nb
+        return
+    for j, seq in enumerate(bucket):
+        if seq and j != v and seq != del_seq:
+            push(trie, pos, j, seq)
+
+
+async def _copy_segment_end(fetch: Fetch, trie: dict, node: Node, pos: int, bucket: list, del_seq: int) -> None:
+    """Copy the head's bucket at a segment end: only pointers to nodes whose segment there differs from
+    ours (JS reads those nodes asynchronously, so they land after the head pointer of that position)."""
+    for j, seq in enumerate(bucket):
+        if seq and seq != del_seq:
+            other = await fetch(seq)
+            if other is not None and collides(other, node, pos):
                 push(trie, pos, j, seq)

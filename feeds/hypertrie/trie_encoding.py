@@ -13,8 +13,9 @@ Wire format::
 Bit ``s`` of ``bitfield`` is set iff slot ``s`` is non-empty.  An empty trie is the single byte ``00``.
 
 Decoding checks what an honest writer guarantees: every pointer of the node at block ``seq`` names an
-older node (``1 <= pointer < seq``); anything else raises :class:`~.errors.BadPointerError`.  That also rules
-out pointer cycles, so every walk ends.
+older node (``1 <= pointer < seq``; anything else raises :class:`~.errors.BadPointerError`, which also rules
+out pointer cycles, so every walk ends), and no bucket names a node twice (``push`` never adds a seq already
+in the bucket; :class:`~.errors.CorruptNodeError`).
 """
 
 from __future__ import annotations
@@ -38,24 +39,37 @@ def encode(trie: Trie) -> bytes:
     if not trie:
         return EMPTY
     out = bytearray()
+    add = out.append
     positions = sorted(trie)
     _varint_into(out, positions[-1] + 1)
     for i in positions:
         bucket = trie[i]
         bits = 0
-        seqs = []
-        for s, seq in enumerate(bucket):
+        bit = 1
+        for seq in bucket:
             if seq:
-                bits |= 1 << s
-                seqs.append(seq)
+                bits |= bit
+            bit <<= 1
         if i < 128:
-            out.append(i)
+            add(i)
         else:
             _varint_into(out, i)
-        _varint_into(out, bits)
-        for seq in seqs:
+        if bits < 128:
+            add(bits)
+        else:
+            _varint_into(out, bits)
+        for seq in bucket:
+            if not seq:
+                continue
             if seq < 128:
-                out.append(seq)
+                add(seq)
+            elif seq < 16384:
+                add(seq & 127 | 128)
+                add(seq >> 7)
+            elif seq < 2097152:
+                add(seq & 127 | 128)
+                add(seq >> 7 & 127 | 128)
+                add(seq >> 14)
             else:
                 _varint_into(out, seq)
     return bytes(out)
@@ -68,33 +82,48 @@ def decode(buf: bytes, seq: int) -> Trie:
     try:
         _, pos = _varint(buf, 0, end)  # L: not needed, buckets say where they are
         while pos < end:
-            b = buf[pos]
-            if b < 128:
-                i = b
-                pos += 1
-            else:
-                i, pos = _varint(buf, pos, end)
-            bits, pos = _varint(buf, pos, end)
-            if bits >> MAX_SLOTS:
-                raise CorruptNodeError(seq, f"trie bucket {i} has more than {MAX_SLOTS} slots")
+            i = buf[pos]
+            pos += 1
+            if i >= 128:
+                i, pos = _varint(buf, pos - 1, end)
+            bits = buf[pos]
+            pos += 1
+            if bits >= 128:
+                bits, pos = _varint(buf, pos - 1, end)
+                if bits >> MAX_SLOTS:
+                    raise CorruptNodeError(seq, f"trie bucket {i} has more than {MAX_SLOTS} slots")
             bucket = [0] * bits.bit_length()
+            many = bits & (bits - 1)  # more than one pointer
             s = 0
             while bits:
                 if bits & 1:
-                    b = buf[pos] if pos < end else 128
-                    if b < 128:
-                        p = b
+                    # pointers are varints of 1 to 3 bytes in practice: decoded inline
+                    p = buf[pos]
+                    pos += 1
+                    if p >= 128:
+                        b = buf[pos]
                         pos += 1
-                    else:
-                        p, pos = _varint(buf, pos, end)
+                        if b < 128:
+                            p = (p & 127) | b << 7
+                        else:
+                            c = buf[pos]
+                            pos += 1
+                            if c < 128:
+                                p = (p & 127) | (b & 127) << 7 | c << 14
+                            else:
+                                p, pos = _varint(buf, pos - 3, end)
                     if p >= seq:
                         raise BadPointerError(seq, p)
                     bucket[s] = p
                 bits >>= 1
                 s += 1
+            if many:
+                named = [p for p in bucket if p]
+                if len(set(named)) != len(named):
+                    raise CorruptNodeError(seq, f"trie bucket {i} names a node twice")
             trie[i] = bucket
-    except VarintError as exc:
-        raise CorruptNodeError(seq, f"bad trie buffer ({exc})") from None
+    except (VarintError, IndexError) as exc:
+        raise CorruptNodeError(seq, f"bad trie buffer ({exc or 'truncated'})") from None
     return trie
 
 
