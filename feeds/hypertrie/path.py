@@ -54,7 +54,7 @@ def segment_digits(segment: str) -> bytes:
     return b"".join([_BYTE_DIGITS[b] for b in shorthash(segment.encode("utf-8"), HASH_KEY)])
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 14)
 def key_path(key: str, hidden: bool) -> tuple[tuple[str, ...], bytes]:
     """``(segments, digits)`` of a normalised key; ``len(digits) == 32 * len(segments) + 2``."""
     segments = tuple(split_key(key))
