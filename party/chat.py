@@ -12,7 +12,7 @@ extension and are reported to ``on_ephemeral(text, peer_id)``.  The rule set pic
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..feeds.hypercore import Hypercore
 from ..storage import Storage, open_storage
@@ -23,6 +23,9 @@ from .rules import Rules
 from .rules.authorized import AuthorizedWritersRules, parse_authorization
 from .rules.multifeed import DEFAULT_ENCRYPTION_KEY, MultifeedRules
 from .rules.two_writers import TwoWritersRules
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..feeds import Feed
 
 RULE_SETS = ("two-writers", "multifeed", "authorized")
 EPHEMERAL_TYPE = "chat"
@@ -58,8 +61,7 @@ class ChatNode:
         self.local: Hypercore | None = None
         self.rules: Rules | None = None
         self.party: Party | None = None
-        self._servers: list[asyncio.AbstractServer] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._servers: list[asyncio.Server] = []
         self._watched: set[bytes] = set()
 
     async def __aenter__(self) -> "ChatNode":
@@ -72,20 +74,23 @@ class ChatNode:
     async def start(self) -> None:
         """Open the store and the local feed, build the rules and the party."""
         await self.store.ready()
-        self.local = await self.store.writer("local")
+        local = await self.store.writer("local")
+        if not isinstance(local, Hypercore):  # a store made by something else than a chat node
+            raise TypeError(f"the store's feed 'local' is a {local.KIND}, not the hypercore a chat writes to")
+        self.local = local
         if self.rules_name == "multifeed":
             key = self.party_key or DEFAULT_ENCRYPTION_KEY
             self.rules = MultifeedRules(self.store)
         elif self.rules_name == "authorized":
-            key = self.party_key or self.local.key  # no key given: this node creates the party
-            rules = AuthorizedWritersRules(self.store, self.local, key, transaction_timeout=self.transaction_timeout)
+            key = self.party_key or local.key  # no key given: this node creates the party
+            rules = AuthorizedWritersRules(self.store, local, key, transaction_timeout=self.transaction_timeout)
             await rules.load()
             self.rules = rules
         else:
             if self.party_key is None:
                 raise ValueError("the two-writers rules need a party key")
             key = self.party_key
-            self.rules = TwoWritersRules(self.store, self.local, transaction_timeout=self.transaction_timeout)
+            self.rules = TwoWritersRules(self.store, local, transaction_timeout=self.transaction_timeout)
         self.party = Party(key, self.rules)
         self.party.on("ephemeral", self._ephemeral)
         for core in self.store.feeds():
@@ -94,9 +99,9 @@ class ChatNode:
 
     # -- messages ------------------------------------------------------------------------------------
 
-    def _watch(self, core: Hypercore) -> None:
-        if core is self.local or core.key in self._watched:
-            return
+    def _watch(self, core: "Feed") -> None:
+        if not isinstance(core, Hypercore) or core is self.local or core.key in self._watched:
+            return  # chat messages are blocks of plain hypercores
         self._watched.add(core.key)
 
         def on_download(index: int, data: bytes) -> None:
@@ -147,6 +152,7 @@ class ChatNode:
         return server.sockets[0].getsockname()[1]
 
     def _make_stream(self, parties: PartyMap):
+        assert self.party is not None, "start() first"
         if self.rules is not None and not self.rules.uses_party_extension:
             return self.party.replicate(live=self.live)  # multifeed: one party per listener
         return parties.replicate(live=self.live)

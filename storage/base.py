@@ -39,7 +39,12 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import Iterator
+from typing import Iterator, Sequence, TypeAlias, TypeVar
+
+#: What ``write``/``write_many`` accept: any contiguous byte buffer (a ``bytes`` copy is never required).
+Buffer: TypeAlias = bytes | bytearray | memoryview
+
+_File = TypeVar("_File", bound="RandomAccessFile")
 
 
 class StorageError(Exception):
@@ -63,7 +68,7 @@ class RandomAccessFile(ABC):
     def read(self, offset: int, length: int) -> bytes: ...
 
     @abstractmethod
-    def write(self, offset: int, data: bytes) -> None: ...
+    def write(self, offset: int, data: Buffer) -> None: ...
 
     @abstractmethod
     def delete(self, offset: int, length: int) -> None: ...
@@ -74,7 +79,7 @@ class RandomAccessFile(ABC):
     @abstractmethod
     def size(self) -> int: ...
 
-    def write_many(self, offset: int, chunks: "list[bytes]") -> None:
+    def write_many(self, offset: int, chunks: Sequence[Buffer]) -> None:
         """Write ``chunks`` back to back from ``offset`` (one append batch): exactly
         ``write(offset, b"".join(chunks))``, so an empty list still grows a shorter file to ``offset``.
         Default: one joined write."""
@@ -139,7 +144,7 @@ class NamespacedStorage(Storage):
         if self._closed or self._open_files.closed:
             raise StorageClosedError(f"{self.description}: storage is closed")
 
-    def _track(self, file: RandomAccessFile) -> RandomAccessFile:
+    def _track(self, file: _File) -> _File:
         self._open_files.add(file)
         return file
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import errno
 import os
+from typing import Sequence
 
 from .base import (
+    Buffer,
     NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
@@ -129,7 +131,7 @@ class FileRandomAccessFile(RandomAccessFile):
             got += len(more)
         return b"".join(parts)
 
-    def write(self, offset: int, data: bytes) -> None:
+    def write(self, offset: int, data: Buffer) -> None:
         if offset < 0:
             check_range(offset, 0)
         fd = self._writer_fd()
@@ -144,7 +146,7 @@ class FileRandomAccessFile(RandomAccessFile):
             while written < n:
                 written += os.pwrite(fd, view[written:], offset + written)
 
-    def write_many(self, offset: int, chunks: "list[bytes]") -> None:
+    def write_many(self, offset: int, chunks: Sequence[Buffer]) -> None:
         """``pwritev`` the chunks without joining them (no copy of a large batch in user space)."""
         if len(chunks) <= 1 or not hasattr(os, "pwritev"):
             return RandomAccessFile.write_many(self, offset, chunks)

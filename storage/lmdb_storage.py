@@ -47,6 +47,7 @@ from typing import Iterator, Sequence
 import lmdb
 
 from .base import (
+    Buffer,
     NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
@@ -136,6 +137,7 @@ class _Env:
         if self.depth > 0:
             return
         txn = self.txn
+        assert txn is not None, "exit() without enter()"
         self.txn = None
         self.owner = 0
         self.depth = 0
@@ -326,7 +328,7 @@ class LmdbFile(RandomAccessFile):
             parts.append(bytes(end - at))
         return b"".join(parts)
 
-    def write(self, offset: int, data: bytes) -> None:
+    def write(self, offset: int, data: Buffer) -> None:
         if self._closed:
             raise self._closed_error()
         if offset < 0:
@@ -351,7 +353,7 @@ class LmdbFile(RandomAccessFile):
             return
         self._writing(self._write, offset, (data,))
 
-    def write_many(self, offset: int, chunks: Sequence[bytes]) -> None:
+    def write_many(self, offset: int, chunks: Sequence[Buffer]) -> None:
         """Write ``chunks`` back to back from ``offset``: pages are filled across chunk boundaries, each
         stored once, and no joined copy of the batch is made."""
         if len(chunks) == 1:
@@ -363,13 +365,14 @@ class LmdbFile(RandomAccessFile):
             check_range(offset, 0)
         self._writing(self._write, offset, chunks)
 
-    def _write(self, txn, offset: int, chunks: Sequence[bytes]) -> None:
+    def _write(self, txn, offset: int, chunks: Sequence[Buffer]) -> None:
         ps = self._page_size
         prefix = self._page_prefix
         put = txn.put
         p, lo = divmod(offset, ps)
         start_lo = lo  # where the pending pieces begin inside page p
         pending: list = []
+        mv: bytes | memoryview
         for data in chunks:
             if type(data) is bytes and len(data) <= ps:
                 mv = data  # small: slicing copies little, and mostly the whole object is stored
@@ -406,7 +409,7 @@ class LmdbFile(RandomAccessFile):
         if raw is None or int.from_bytes(raw, "big") < end:
             put(self._size_key, end.to_bytes(_U64, "big"))
 
-    def _put_page(self, txn, p: int, a: int, b: int, pieces: list) -> None:
+    def _put_page(self, txn, p: int, a: int, b: int, pieces: Sequence[Buffer]) -> None:
         """Store ``pieces`` (``b - a`` bytes) at ``[a, b)`` of page ``p``, keeping the rest of the page."""
         key = self._page_prefix + p.to_bytes(_U64, "big")
         if a == 0 and b == self._page_size:

@@ -9,6 +9,7 @@ files it holds (tests use this to "reopen" a feed or to copy files around).
 from __future__ import annotations
 
 from .base import (
+    Buffer,
     NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
@@ -61,7 +62,7 @@ class MemoryFile(RandomAccessFile):
             raise OutOfRangeError(f"{self.name}: could not read {length} bytes at {offset} (size {len(buf)})")
         return bytes(buf[offset:end])
 
-    def write(self, offset: int, data: bytes) -> None:
+    def write(self, offset: int, data: Buffer) -> None:
         if self._closed:
             self._check()
         if offset < 0:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-CLI = [sys.executable, "-m", "hyperparty.party.cli"]
+CLI = [sys.executable, "-m", "hyperparty.cli"]
 
 
 class Chat:
@@ -81,7 +81,7 @@ async def test_chat_usage_errors_are_clear():
 
 @pytest.mark.slow
 async def test_demo_exits_zero_and_shows_both_directions():
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hyperparty.party.demo",
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hyperparty.cli.demo",
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()

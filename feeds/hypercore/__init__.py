@@ -1,10 +1,10 @@
 """hypercore 7.7.1 in Python: a signed append-only log, byte-compatible with the JS files and proofs.
 
 ``Hypercore`` is the feed; the modules below it each implement one piece of the JS stack:
-``flat_tree`` (index math), ``crypto`` (hashes, keys, signatures), ``merkle`` (node generator), ``rle``
+``flat_tree`` (index math), ``crypto`` (tree hashes), ``rle``
 (bitfield-rle), ``bitfield`` (the persisted page layout), ``tree_index`` (proof/digest logic), ``format``
 (file headers and slots), ``verify`` (checking a block against a proof), ``integrity`` (open-time
-signature check, torn-tail recovery, audit), ``selections`` (download/wait bookkeeping), ``events``,
+signature check, torn-tail recovery, audit), ``selections`` (download/wait bookkeeping),
 ``errors``.
 """
 

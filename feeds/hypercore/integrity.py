@@ -15,7 +15,7 @@ from . import crypto, flat_tree
 from .bitfield import Bitfield
 from .errors import NodeNotFoundError
 from .format import SignatureFile, TreeFile
-from .merkle import Node
+from ...protocol.messages import Node
 
 __all__ = ["check_length", "recover_length", "clear_past", "audit_parents"]
 
@@ -102,7 +102,9 @@ def audit_parents(tree_bits: Any, tree: TreeFile, length: int) -> list[int]:
     for n in range(1, 2 * length, 2):
         if not get(n):
             continue
-        left, right = flat_tree.children(n)
+        kids = flat_tree.children(n)
+        assert kids is not None  # n is odd: a parent
+        left, right = kids
         if not (get(left) and get(right)):
             continue
         try:
