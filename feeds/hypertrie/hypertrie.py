@@ -35,7 +35,6 @@ from .reader import TrieReader
 from .watch import Watcher
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...protocol.stream import ProtocolStream
     from ...storage.base import Storage
 
 __all__ = ["Hypertrie"]
@@ -75,6 +74,7 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
         **core_options: Any,
     ) -> None:
         EventEmitter.__init__(self)
+        Feed.__init__(self)
         if core is None:
             where = first_core_storage if first_core_storage is not None else storage
             if where is None:
@@ -91,7 +91,9 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
     @classmethod
     def from_core(cls, core: Hypercore, storage: "Storage | str | None" = None, **options: Any) -> "Hypertrie":
         """A Hypertrie around an already opened (possibly replicating) core; ``storage`` is unused (a
-        hypertrie has no other core)."""
+        hypertrie has no other core) and so are ``sparse`` and the other core options (the core has them)."""
+        for name in ("sparse", "first_core_storage"):
+            options.pop(name, None)
         return cls(storage, core=core, **options)
 
     # -- Feed -------------------------------------------------------------------------------------
@@ -111,6 +113,10 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
     @property
     def length(self) -> int:
         return self._core.length
+
+    @property
+    def opened(self) -> bool:
+        return self._opened
 
     def cores(self) -> Sequence[Hypercore]:
         return [self._core]
@@ -139,10 +145,6 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
             w.close()
         self._core.off("append", self._on_append)
         await self._core.close()
-
-    def replicate(self, **options: Any) -> "ProtocolStream":
-        """A new protocol stream replicating the trie's core (``live``, ``sparse`` ... as for the core)."""
-        return self._core.replicate(**options)
 
     async def update(self, min_length: int | None = None, *, timeout: float | None = None) -> None:
         """Wait until the core is at least ``min_length`` long (default: longer than now)."""
