@@ -79,7 +79,7 @@ class _Json:
 BINARY = _Binary()
 UTF8 = _Utf8()
 JSON = _Json()
-_BY_NAME = {"binary": BINARY, "buffer": BINARY, "utf-8": UTF8, "utf8": UTF8, "json": JSON}
+_BY_NAME: dict[str, ValueEncoding] = {"binary": BINARY, "buffer": BINARY, "utf-8": UTF8, "utf8": UTF8, "json": JSON}
 
 
 def get_encoding(encoding: "str | ValueEncoding | None") -> ValueEncoding:

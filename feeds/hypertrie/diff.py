@@ -125,8 +125,8 @@ class TrieDiff:
             pending: list[tuple[_Entry, bool, int]] = []
             needs_check: list[tuple[int, int]] = []
             for j in range(5):
-                left_seq = left.seq if left_val == j else 0
-                right_seq = right.seq if right_val == j else 0
+                left_seq = _seq(left) if left_val == j else 0
+                right_seq = _seq(right) if right_val == j else 0
                 base = left_len = right_len = len(stack)
                 if left_seq != right_seq:
                     if not done_left and left_seq and _not_in_bucket(j, left_seq, right_bucket):

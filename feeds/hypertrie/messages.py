@@ -18,13 +18,13 @@ HEADER_TYPE = "hypertrie"
 
 
 @pb.message
-class Header:
+class Header(pb.Message):
     type: str | None = pb.field(1, "string", required=True, utf8_errors="replace")
     metadata: bytes | None = pb.field(2, "bytes")
 
 
 @pb.message
-class NodeMessage:
+class NodeMessage(pb.Message):
     key: str | None = pb.field(1, "string", required=True, utf8_errors="replace")
     value_buffer: bytes | None = pb.field(2, "bytes")
     trie_buffer: bytes | None = pb.field(3, "bytes")

@@ -67,11 +67,7 @@ class Node:
             msg = NodeMessage.decode(buf)
         except pb.DecodeError as exc:
             raise CorruptNodeError(seq, str(exc)) from None
-        flags = msg.flags or 0
-        try:
-            return cls(msg.key, msg.value_buffer, flags, None, seq, msg.trie_buffer)
-        except UnicodeEncodeError as exc:  # pragma: no cover - decoded strings are always encodable
-            raise CorruptNodeError(seq, str(exc)) from None
+        return cls(msg.key or "", msg.value_buffer, msg.flags or 0, None, seq, msg.trie_buffer)
 
     def encode(self) -> bytes:
         """The block bytes: ``Node{key, valueBuffer?, trieBuffer, seq, flags}``."""

@@ -60,8 +60,9 @@ class TrieReader:
         return await fetch(length - 1)
 
     def _entry(self, node: Node | None) -> Entry | None:
-        if node is None:
-            return None
+        return None if node is None else self._to_entry(node)
+
+    def _to_entry(self, node: Node) -> Entry:
         vb = node.value_buffer
         return Entry(
             node.key,
@@ -114,7 +115,7 @@ class TrieReader:
             fetch = self._fetcher(wait, timeout)
             it = TrieIterator(fetch, lambda: self._head(fetch), prefix, recursive=recursive, reverse=reverse, gt=gt, hidden=hidden)
             while (node := await it.next()) is not None:
-                yield self._entry(node)
+                yield self._to_entry(node)
 
         return entries()
 
@@ -143,14 +144,14 @@ class TrieReader:
         async def entries() -> AsyncIterator[Entry]:
             await self._ensure_ready()
             fetch = self._fetcher(wait, timeout)
-            if live and not reverse:
-                last = math.inf
-            else:
+            follow = live and not reverse
+            last = 0
+            if not follow:
                 head = await self._head(fetch)
                 head_seq = head.seq if head is not None else -1
                 last = head_seq if stop is None else min(stop, head_seq)
             lo, hi = start, last
-            while lo <= hi:
+            while follow or lo <= hi:
                 if reverse:
                     seq = hi
                     hi -= 1
@@ -160,7 +161,7 @@ class TrieReader:
                     if seq >= self._core.length and not self._checkout:
                         await self._core.update(seq + 1)
                 node = fetch.nodes.get(seq) or await fetch.load(seq)
-                yield self._entry(node)
+                yield self._to_entry(node)
 
         return entries()
 
