@@ -2,7 +2,8 @@
 
 Block 0 is a ``Header{type: "hypertrie"}`` (written by ``ready()`` on a new writable feed); every later
 block is one ``Node`` holding a key, its value and a complete trie snapshot of the db (see ``put.py``).
-The trie key is the core's key; replication is the core's (the trie key is the stream's first channel).
+The trie key is the core's key.  Replication is :class:`~hyperparty.feeds.base.Feed`'s: one channel, the
+trie's core, which opens the first channel of a stream of its own (``replicate(live=...)``).
 
 Writes (``put``, ``delete``, ``batch``) are serialised by a lock, build their node(s) with the JS
 algorithms and append them in one core append.  Everything they read is checked first (see
