@@ -2,7 +2,7 @@
 // hypertrie 3.8.0 benchmark, JS side (bench/trie.py runs it beside Python).
 //   node trie.js local --storage memory|file --dir DIR --count N
 //       N awaited single puts of generated keys, then N gets (a fixed permutation)
-//       -> {"putSeconds", "getSeconds", "length", "sodium"}
+//       -> {"putSeconds", "getSeconds", "length", "sodium"}; exit 3 when stalled (see watchdog)
 //   node trie.js serve --count N          build N keys (batches of 1000) in memory, serve on 127.0.0.1
 //       -> {"port", "key", "length"} then serves until killed
 //   node trie.js fetch --key HEX --port P --count N --gets G
@@ -27,6 +27,20 @@ function lookup (j, n) { return (j * 7919) % n }
 
 function p (fn) { return new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v))) }
 
+// A run that makes no progress for --stall-seconds (default 120) ends with exit code 3 instead of hanging:
+// hypertrie on random-access-file has been seen to stop calling back under heavy machine load.
+let progress = Date.now()
+function watchdog (what) {
+  const limit = Number(arg('stall-seconds', '120')) * 1000
+  const timer = setInterval(() => {
+    if (Date.now() - progress > limit) {
+      process.stderr.write(`stalled: no progress for ${limit / 1000} s during ${what()}\n`)
+      process.exit(3)
+    }
+  }, 1000)
+  timer.unref()
+}
+
 function out (obj) { process.stdout.write(JSON.stringify(Object.assign(obj, { sodium: sodiumBackend() })) + '\n') }
 
 async function local () {
@@ -34,14 +48,21 @@ async function local () {
   const storage = arg('storage', 'memory') === 'file' ? (name) => raf(path.join(arg('dir'), name)) : ram
   const db = hypertrie(storage)
   await p(cb => db.ready(cb))
+  let phase = 'puts'
+  watchdog(() => `${phase} at length ${db.feed.length}`)
   let t = process.hrtime.bigint()
-  for (let i = 0; i < n; i++) await p(cb => db.put(key(i), value(i), cb))
+  for (let i = 0; i < n; i++) {
+    await p(cb => db.put(key(i), value(i), cb))
+    progress = Date.now()
+  }
+  phase = 'gets'
   const putSeconds = Number(process.hrtime.bigint() - t) / 1e9
   t = process.hrtime.bigint()
   for (let j = 0; j < n; j++) {
     const i = lookup(j, n)
     const node = await p(cb => db.get(key(i), cb))
     if (!node || !node.value.equals(value(i))) throw new Error('wrong value for ' + key(i))
+    progress = Date.now()
   }
   const getSeconds = Number(process.hrtime.bigint() - t) / 1e9
   out({ putSeconds, getSeconds, length: db.feed.length })
