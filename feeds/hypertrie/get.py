@@ -51,15 +51,7 @@ def first_divergence(probe: Node, head: Node, i: int, limit: int) -> int:
 
     Leaving means a different digit, or (at a segment end) the same digit but a different segment string.
     """
-    sa = probe.digits[i:limit]
-    sb = head.digits[i:limit]
-    if len(sb) < len(sa):
-        sb += b"\x04" * (len(sa) - len(sb))
-    if sa == sb:
-        p = limit
-    else:
-        x = int.from_bytes(sa, "big") ^ int.from_bytes(sb, "big")
-        p = limit - 1 - ((x.bit_length() - 1) >> 3)
+    p = first_digit_divergence(probe.digits, head.digits, i, limit)
     # segment ends before p where the digits agree: the strings must agree too
     t = ((i + 31) >> 5) << 5 or 32
     if t < p:
