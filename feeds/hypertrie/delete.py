@@ -12,14 +12,12 @@ every reader treats as "the db is empty").  See :func:`find_victim` and ``Hypert
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
-
+from .fetch import Fetcher
 from .get import Probe, first_digit_divergence
 from .node import Node
 
 __all__ = ["find_victim", "first_seq"]
 
-Fetch = Callable[[int], Awaitable["Node | None"]]
 
 
 def first_seq(bucket: list, v: int) -> int:
@@ -30,7 +28,7 @@ def first_seq(bucket: list, v: int) -> int:
     return 0
 
 
-async def find_victim(fetch: Fetch, head: Node | None, key: str, hidden: bool = False) -> tuple[Node, int] | None:
+async def find_victim(fetch: Fetcher, head: Node | None, key: str, hidden: bool = False) -> tuple[Node, int] | None:
     """``(victim, closest_seq)`` for deleting ``key`` from the trie whose head is ``head``, or None when the
     key is not there.  ``closest_seq`` is 0 when no other node exists."""
     probe = Probe(key, hidden)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
+from .fetch import Fetcher
 from .get import Probe, get_node
 from .node import Node, collides
 
 __all__ = ["TrieDiff"]
 
-Fetch = Callable[[int], Awaitable["Node | None"]]
 _EMPTY: list = []
 
 
@@ -57,7 +57,7 @@ class TrieDiff:
 
     def __init__(
         self,
-        fetch: Fetch,
+        fetch: Fetcher,
         left_head: Callable[[], Awaitable["Node | None"]],
         right_head: Callable[[], Awaitable["Node | None"]],
         prefix: str = "",

@@ -20,7 +20,10 @@ from .node import Node
 if TYPE_CHECKING:  # pragma: no cover
     from ..hypercore import Hypercore
 
-__all__ = ["NodeCache", "Fetcher", "BatchFetcher"]
+__all__ = ["NodeCache", "Fetcher", "BatchFetcher", "MISSING"]
+
+#: :meth:`Fetcher.peek`'s "not at hand: await the fetcher" (a node no block holds, so it types as one)
+MISSING = Node("", None, 0, {}, -1)
 
 
 class NodeCache:
@@ -73,6 +76,14 @@ class Fetcher:
             node = await self.load(seq)
         return node if node.key else None
 
+    def peek(self, seq: int) -> Node | None:
+        """What ``await self(seq)`` gives when that needs no read (a cached node), else :data:`MISSING`:
+        the walks' fast path (``n = fetch.peek(s); if n is MISSING: n = await fetch(s)``)."""
+        node = self.nodes.get(seq)
+        if node is None or seq < 1:
+            return MISSING
+        return node if node.key else None
+
     async def load(self, seq: int) -> Node:
         core = self.core
         if core.opened and core.bitfield.get(seq):
@@ -103,3 +114,9 @@ class BatchFetcher(Fetcher):
         if 0 <= k < len(self.batch):
             return self.batch[k]
         return await Fetcher.__call__(self, seq)
+
+    def peek(self, seq: int) -> Node | None:
+        k = seq - self.start
+        if 0 <= k < len(self.batch):
+            return self.batch[k]
+        return Fetcher.peek(self, seq)

@@ -14,14 +14,12 @@ The walk never compares whole keys: ``get("a/b/")`` finds ``"a/b"``.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
-
+from .fetch import MISSING, Fetcher
 from .node import HIDDEN, Node, collides
 
 
 __all__ = ["Probe", "get_node", "first_divergence", "first_digit_divergence"]
 
-Fetch = Callable[[int], Awaitable["Node | None"]]
 
 
 class Probe(Node):
@@ -67,7 +65,7 @@ def first_divergence(probe: Node, head: Node, i: int, limit: int) -> int:
 
 
 async def get_node(
-    fetch: Fetch, head: Node | None, key: str, *, hidden: bool = False, prefix: bool = False, closest: bool = False
+    fetch: Fetcher, head: Node | None, key: str, *, hidden: bool = False, prefix: bool = False, closest: bool = False
 ) -> Node | None:
     """The node for ``key`` reachable from ``head`` (None when absent); see the module docstring."""
     probe = Probe(key, hidden)
@@ -96,7 +94,9 @@ async def get_node(
             seq = bucket[v] if bucket and v < len(bucket) else 0
             if not seq:
                 return head if closest else None
-            head = await fetch(seq)
+            head = fetch.peek(seq)
+            if head is MISSING:
+                head = await fetch(seq)
         i = p + 1
     return None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Awaitable, Callable
 
+from .fetch import Fetcher
 from .get import Probe, get_node
 from .node import Node
 from .path import normalize_key
@@ -24,7 +25,6 @@ __all__ = ["TrieIterator", "SORT_ORDER", "REVERSE_SORT_ORDER"]
 SORT_ORDER = (3, 2, 1, 0, 4)
 REVERSE_SORT_ORDER = (4, 0, 1, 2, 3)
 
-Fetch = Callable[[int], Awaitable["Node | None"]]
 
 
 def _js_order(key: str) -> bytes:
@@ -37,7 +37,7 @@ class TrieIterator:
 
     def __init__(
         self,
-        fetch: Fetch,
+        fetch: Fetcher,
         head_fn: Callable[[], Awaitable["Node | None"]],
         prefix: str = "",
         *,

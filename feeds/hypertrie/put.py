@@ -15,18 +15,16 @@ pointer of that position), and the chain ``v, v+5, ...`` is searched for the nod
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
-
+from .fetch import MISSING, Fetcher
 from .get import first_divergence
 from .node import Node, collides
 from .trie_encoding import push
 
 __all__ = ["build_put"]
 
-Fetch = Callable[[int], Awaitable["Node | None"]]
 
 
-async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 0) -> Node | None:
+async def build_put(fetch: Fetcher, head: Node | None, node: Node, del_seq: int = 0) -> Node | None:
     """Fill ``node.trie`` by walking from ``head``; returns the node the walk ended on (JS ``_head``: the
     previous version of the key, or the node where it stopped), or None when it stopped at a segment end
     or there was no head."""
@@ -37,13 +35,15 @@ async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 
     while head is not None:
         p = first_divergence(node, head, i, length)
         htrie = head.trie
-        for pos in htrie:  # each position is copied from one head only; bucket order does not matter
-            if i <= pos < p:  # (the divergence position p is handled below: head pointer order)
-                bucket = htrie[pos]
-                if pos & 31 or not pos:
-                    _copy_plain(trie, pos, bucket, digits[pos], del_seq)
-                else:
-                    await _copy_segment_end(fetch, trie, node, pos, bucket, del_seq)
+        for pos, bucket in htrie.items():  # (positions ascend: see trie_encoding)
+            if pos < i:
+                continue
+            if pos >= p:
+                break  # (the divergence position p is handled below: head pointer order)
+            if pos & 31 or not pos:
+                _copy_plain(trie, pos, bucket, digits[pos], del_seq)
+            else:
+                await _copy_segment_end(fetch, trie, node, pos, bucket, del_seq)
         if p >= length:
             return head  # walked the whole path: head is the previous version of this key
         hv = head.digits[p] if p < head.length else 4
@@ -57,7 +57,9 @@ async def build_put(fetch: Fetch, head: Node | None, node: Node, del_seq: int = 
             seq = bucket[v] if bucket and v < len(bucket) else 0
             if not seq:
                 return head
-            head = await fetch(seq)
+            head = fetch.peek(seq)
+            if head is MISSING:
+                head = await fetch(seq)
         else:  # a segment end: head pointer first, then the copies; the next head is searched in the chain
             if head.seq != del_seq:
                 push(trie, p, hv, head.seq)
@@ -97,7 +99,7 @@ def _copy_plain(trie: dict, pos: int, bucket: list, v: int, del_seq: int) -> Non
             push(trie, pos, j, seq)
 
 
-async def _copy_segment_end(fetch: Fetch, trie: dict, node: Node, pos: int, bucket: list, del_seq: int) -> None:
+async def _copy_segment_end(fetch: Fetcher, trie: dict, node: Node, pos: int, bucket: list, del_seq: int) -> None:
     """Copy the head's bucket at a segment end: only pointers to nodes whose segment there differs from
     ours (JS reads those nodes asynchronously, so they land after the head pointer of that position)."""
     for j, seq in enumerate(bucket):

@@ -15,7 +15,8 @@ Bit ``s`` of ``bitfield`` is set iff slot ``s`` is non-empty.  An empty trie is 
 Decoding checks what an honest writer guarantees: every pointer of the node at block ``seq`` names an
 older node (``1 <= pointer < seq``; anything else raises :class:`~.errors.BadPointerError`, which also rules
 out pointer cycles, so every walk ends), and no bucket names a node twice (``push`` never adds a seq already
-in the bucket; :class:`~.errors.CorruptNodeError`).
+in the bucket), and buckets come in ascending position order, as JS writes them (both
+:class:`~.errors.CorruptNodeError`).  So a trie ``dict`` iterates in position order: the walks rely on it.
 """
 
 from __future__ import annotations
@@ -81,11 +82,15 @@ def decode(buf: bytes, seq: int) -> Trie:
     end = len(buf)
     try:
         _, pos = _varint(buf, 0, end)  # L: not needed, buckets say where they are
+        last = -1
         while pos < end:
             i = buf[pos]
             pos += 1
             if i >= 128:
                 i, pos = _varint(buf, pos - 1, end)
+            if i <= last:
+                raise CorruptNodeError(seq, f"trie bucket {i} is out of order (after {last})")
+            last = i
             bits = buf[pos]
             pos += 1
             if bits >= 128:
