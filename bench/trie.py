@@ -6,6 +6,7 @@ and the same for the ratio JS time / Python time, so >= 1.0 means Python is at l
 * ``puts/s``: ``--count`` (100 000) awaited single puts of generated keys (``bench/<i % 100>/<i>``);
 * ``gets/s``: as many gets of those keys in a fixed scattered order, on the trie just written;
   both on memory (JS random-access-memory) and on disk (Python LMDB beside JS random-access-file);
+  also per second of process CPU time (``/CPU-s``), which other load on the machine disturbs less;
 * ``sparse``: a sparse reader connects over loopback TCP to a server holding the ``--count``-key trie
   (built once per side, in batches of 1 000) and runs 100 gets spread over the keys: the time they take
   and the data blocks they download (the same walk on both sides, so the same block count is expected).
@@ -60,18 +61,19 @@ async def peer_local(storage: str, count: int) -> None:
 
     trie = Hypertrie(storage)
     await trie.ready()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         await trie.put(key(i), value(i))
-    put_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    put_seconds, put_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
     for j in range(count):
         i = lookup(j, count)
         e = await trie.get(key(i))
         if e is None or e.value != value(i):
             raise SystemExit(f"wrong value for {key(i)}")
-    get_seconds = time.perf_counter() - started
-    out({"putSeconds": put_seconds, "getSeconds": get_seconds, "length": trie.version})
+    get_seconds, get_cpu = time.perf_counter() - started, time.process_time() - cpu
+    out({"putSeconds": put_seconds, "getSeconds": get_seconds, "putCpu": put_cpu, "getCpu": get_cpu,
+         "length": trie.version})
     await trie.close()
 
 
@@ -164,12 +166,15 @@ def start_server(cmd: list[str]) -> tuple[subprocess.Popen, dict]:
 
 def local_pair(storage_py: str, storage_js: str, count: int, python_only: bool) -> dict:
     py = run_json(PY + ["--peer", "local", "--storage", storage_py, "--count", str(count)])
-    row = {"py_puts": count / py["putSeconds"], "py_gets": count / py["getSeconds"]}
+    row = {"py_puts": count / py["putSeconds"], "py_gets": count / py["getSeconds"],
+           "py_cpu_puts": count / py["putCpu"], "py_cpu_gets": count / py["getCpu"]}
     if not python_only:
         with tempfile.TemporaryDirectory(prefix="hp-trie-bench-js-") as tmp:
             js = run_json(JS + ["local", "--storage", storage_js, "--dir", tmp, "--count", str(count)])
         row.update(js_puts=count / js["putSeconds"], js_gets=count / js["getSeconds"], sodium=js["sodium"])
         row.update(ratio_puts=js["putSeconds"] / py["putSeconds"], ratio_gets=js["getSeconds"] / py["getSeconds"])
+        row.update(js_cpu_puts=count / js["putCpu"], js_cpu_gets=count / js["getCpu"],
+                   ratio_cpu_puts=js["putCpu"] / py["putCpu"], ratio_cpu_gets=js["getCpu"] / py["getCpu"])
     return row
 
 
@@ -199,6 +204,10 @@ def report(rows: list[dict], python_only: bool) -> None:
         ("memory gets/s", "mem", "gets", ",.0f"),
         ("disk puts/s", "disk", "puts", ",.0f"),
         ("disk gets/s", "disk", "gets", ",.0f"),
+        ("memory puts/CPU-s", "mem", "cpu_puts", ",.0f"),
+        ("memory gets/CPU-s", "mem", "cpu_gets", ",.0f"),
+        ("disk puts/CPU-s", "disk", "cpu_puts", ",.0f"),
+        ("disk gets/CPU-s", "disk", "cpu_gets", ",.0f"),
         (f"sparse {SPARSE_GETS} gets, s", "sparse", "sparse_s", ".3f"),
         ("sparse blocks fetched", "sparse", "blocks", ".0f"),
     ]
@@ -218,7 +227,8 @@ def report(rows: list[dict], python_only: bool) -> None:
         print(line)
     if not python_only:
         print(f"(JS on {rows[0]['mem'].get('sodium', '?')}; disk = Python LMDB beside JS random-access-file; "
-              "ratio = JS time / Python time)")
+              "ratio = JS time / Python time; /CPU-s rows count process CPU time, not wall time: steadier on "
+              "a shared machine)")
 
 
 def main() -> int:

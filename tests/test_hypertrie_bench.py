@@ -18,5 +18,6 @@ def test_trie_bench_runs_python_side() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "hypertrie: 2,000 keys, 1 pair(s)"
     figures = [line.split("|")[0].strip() for line in lines[3:]]
-    assert figures == ["memory puts/s", "memory gets/s", "disk puts/s", "disk gets/s", "sparse 100 gets, s",
+    assert figures == ["memory puts/s", "memory gets/s", "disk puts/s", "disk gets/s", "memory puts/CPU-s",
+                       "memory gets/CPU-s", "disk puts/CPU-s", "disk gets/CPU-s", "sparse 100 gets, s",
                        "sparse blocks fetched"]

@@ -2,7 +2,8 @@
 // hypertrie 3.8.0 benchmark, JS side (bench/trie.py runs it beside Python).
 //   node trie.js local --storage memory|file --dir DIR --count N
 //       N awaited single puts of generated keys, then N gets (a fixed permutation)
-//       -> {"putSeconds", "getSeconds", "length", "sodium"}; exit 3 when stalled (see watchdog)
+//       -> {"putSeconds", "getSeconds", "putCpu", "getCpu", "length", "sodium"} (seconds: wall, cpu: process CPU
+//          time); exit 3 when stalled (see watchdog)
 //   node trie.js serve --count N          build N keys (batches of 1000) in memory, serve on 127.0.0.1
 //       -> {"port", "key", "length"} then serves until killed
 //   node trie.js fetch --key HEX --port P --count N --gets G
@@ -41,6 +42,8 @@ function watchdog (what) {
   timer.unref()
 }
 
+function cpuSeconds (usage) { return (usage.user + usage.system) / 1e6 }
+
 function out (obj) { process.stdout.write(JSON.stringify(Object.assign(obj, { sodium: sodiumBackend() })) + '\n') }
 
 async function local () {
@@ -51,13 +54,16 @@ async function local () {
   let phase = 'puts'
   watchdog(() => `${phase} at length ${db.feed.length}`)
   let t = process.hrtime.bigint()
+  let cpu = process.cpuUsage()
   for (let i = 0; i < n; i++) {
     await p(cb => db.put(key(i), value(i), cb))
     progress = Date.now()
   }
   phase = 'gets'
   const putSeconds = Number(process.hrtime.bigint() - t) / 1e9
+  const putCpu = cpuSeconds(process.cpuUsage(cpu))
   t = process.hrtime.bigint()
+  cpu = process.cpuUsage()
   for (let j = 0; j < n; j++) {
     const i = lookup(j, n)
     const node = await p(cb => db.get(key(i), cb))
@@ -65,7 +71,8 @@ async function local () {
     progress = Date.now()
   }
   const getSeconds = Number(process.hrtime.bigint() - t) / 1e9
-  out({ putSeconds, getSeconds, length: db.feed.length })
+  const getCpu = cpuSeconds(process.cpuUsage(cpu))
+  out({ putSeconds, getSeconds, putCpu, getCpu, length: db.feed.length })
   await p(cb => db.feed.close(cb))
 }
 

@@ -71,7 +71,7 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
         value_encoding: "str | ValueEncoding | None" = "binary",
         metadata: bytes | None = None,
         core: Hypercore | None = None,
-        cache_size: int = 1 << 15,
+        cache_size: int = 1 << 16,
         **core_options: Any,
     ) -> None:
         EventEmitter.__init__(self)
@@ -190,7 +190,7 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
                 old = ended if ended is not None and ended.key == node.key else None
                 if not await _ask(condition, self._entry(old), self._entry(node)):
                     return None
-            return self._entry(await self._append_one(node))
+            return self._entry(self._append_one(node))
 
     async def delete(self, key: str, *, hidden: bool = False, condition: Condition | None = None) -> Entry | None:
         """Delete ``key``.  Returns None when it is not stored; else the entry JS's tombstone-free delete
@@ -208,7 +208,7 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
                 return None
             node = await _replacement(fetch, victim, closest)
             await build_put(fetch, head, node, victim.seq)
-            return self._entry(await self._append_one(node))
+            return self._entry(self._append_one(node))
 
     async def batch(self, ops: Iterable[Mapping[str, Any]]) -> list[Entry]:
         """Apply ``ops`` (``{"type": "put"|"del", "key", "value", "hidden", "flags"}``) in one append, as JS
@@ -237,14 +237,15 @@ class Hypertrie(EventEmitter, TrieReader, Feed):
                 fetch.batch.append(node)
                 head = node
             if fetch.batch:
-                await self._core.append([n.encode() for n in fetch.batch])
+                self._core.append_sync([n.encode() for n in fetch.batch])
                 for n in fetch.batch:
                     self._remember(n)
             return [self._entry(n) for n in fetch.batch]  # type: ignore[misc]
 
-    async def _append_one(self, node: Node) -> Node:
+    def _append_one(self, node: Node) -> Node:
+        """Give ``node`` the next seq and append it (the core is open and writable: we hold the lock)."""
         node.seq = self._core.length
-        await self._core.append(node.encode())
+        self._core.append_sync([node.encode()])
         self._remember(node)
         return node
 

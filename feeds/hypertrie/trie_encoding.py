@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from hyperparty.varint import VarintError
 from hyperparty.varint import decode as _varint
+from hyperparty.varint import encode as _varint_bytes
 from hyperparty.varint import encode_into as _varint_into
 
 from .errors import BadPointerError, CorruptNodeError
@@ -45,34 +46,33 @@ def encode(trie: Trie) -> bytes:
     _varint_into(out, positions[-1] + 1)
     for i in positions:
         bucket = trie[i]
+        if i < 128:
+            add(i)
+        else:
+            _varint_into(out, i)
+        at = len(out)
+        add(0)  # the bitfield, filled in below (one byte for up to 7 slots)
         bits = 0
         bit = 1
         for seq in bucket:
             if seq:
                 bits |= bit
+                if seq < 128:
+                    add(seq)
+                elif seq < 16384:
+                    add(seq & 127 | 128)
+                    add(seq >> 7)
+                elif seq < 2097152:
+                    add(seq & 127 | 128)
+                    add(seq >> 7 & 127 | 128)
+                    add(seq >> 14)
+                else:
+                    _varint_into(out, seq)
             bit <<= 1
-        if i < 128:
-            add(i)
-        else:
-            _varint_into(out, i)
         if bits < 128:
-            add(bits)
+            out[at] = bits
         else:
-            _varint_into(out, bits)
-        for seq in bucket:
-            if not seq:
-                continue
-            if seq < 128:
-                add(seq)
-            elif seq < 16384:
-                add(seq & 127 | 128)
-                add(seq >> 7)
-            elif seq < 2097152:
-                add(seq & 127 | 128)
-                add(seq >> 7 & 127 | 128)
-                add(seq >> 14)
-            else:
-                _varint_into(out, seq)
+            out[at : at + 1] = _varint_bytes(bits)
     return bytes(out)
 
 
