@@ -1,0 +1,80 @@
+"""A decoded entry (what ``get``/``list``/``history`` return)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .trie import Trie
+
+__all__ = ["Node", "map_list"]
+
+
+class Node:
+    """One entry of one writer.
+
+    ``key`` (normalised), ``value`` (decoded with the db's value encoding; ``None`` when absent), ``deleted``,
+    ``seq`` (block index in the writer's feed), ``feed`` (the writer's LOCAL id in this db instance: local ids
+    differ between peers), ``feed_key`` (the writer's public key), ``clock`` and ``trie`` (local ids),
+    ``inflate`` (seq of the author's feeds list) and ``path`` (hash digits, ``keys.path``).
+    """
+
+    __slots__ = ("key", "value", "deleted", "trie", "clock", "inflate", "seq", "feed", "feed_key", "path")
+
+    def __init__(
+        self,
+        key: str,
+        value: Any,
+        deleted: bool,
+        trie: Trie,
+        clock: list[int],
+        inflate: int,
+        seq: int,
+        feed: int,
+        feed_key: bytes | None,
+        path: bytes,
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.deleted = deleted
+        self.trie = trie
+        self.clock = clock
+        self.inflate = inflate
+        self.seq = seq
+        self.feed = feed
+        self.feed_key = feed_key
+        self.path = path
+
+    def __repr__(self) -> str:
+        flag = ", deleted" if self.deleted else ""
+        return f"Node(key={self.key!r}, value={self.value!r}, seq={self.seq}, feed={self.feed}{flag})"
+
+
+def map_list(values: list, mapping: list, default: Any) -> list:
+    """JS ``Writer._mapList``: ``out[mapping[i]] = values[i]`` (``default`` past the end of ``values``),
+    positions past ``mapping`` kept as they are, holes and falsy values replaced by ``default``.
+
+    A ``None`` in ``mapping`` (JS ``undefined``) drops that value, as JS's ``mapped[undefined] = ...`` does.
+    """
+    n = len(mapping)
+    nv = len(values)
+    if nv <= n and _is_identity(mapping):
+        out = [v or default for v in values]
+        out.extend([default] * (n - nv))
+        return out
+    placed: dict[int, Any] = {}
+    for i in range(n):
+        target = mapping[i]
+        if target is None:
+            continue
+        placed[target] = values[i] if i < nv else default
+    for i in range(n, nv):
+        placed[i] = values[i]
+    size = max(placed) + 1 if placed else 0
+    return [placed.get(i) or default for i in range(size)]
+
+
+def _is_identity(mapping: list) -> bool:
+    for i, v in enumerate(mapping):
+        if v != i:
+            return False
+    return True
