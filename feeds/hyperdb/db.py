@@ -38,7 +38,7 @@ from .put import PutWalk
 from .view import DEFAULT, ReadView, filter_heads, reduce_first
 from .walk import ReadQueue
 from .writer import Writer
-from .writers import MAX_OPEN_WRITERS, Writers
+from .writers import CACHE_SIZE, MAX_OPEN_WRITERS, Writers
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...protocol.stream import ProtocolStream
@@ -55,7 +55,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
     ``value_encoding`` (``codecs.py``), ``map``/``reduce``/``first_node`` (conflict hooks), ``sparse``,
     ``local_secret_key`` (this instance's writer key pair when ``local/`` is created; default random),
     ``store_secret_key``, ``first_core_storage``, ``max_writers`` (cores opened automatically, see
-    ``writers.py``), ``timeout`` (seconds a read waits for a block to be replicated; default forever).
+    ``writers.py``), ``cache_size`` (decoded nodes kept), ``timeout`` (seconds a read waits for a block to be replicated; default forever).
 
     Events: ``ready()``, ``append(core, writer_id)``, ``remote-update(core, writer_id)``.
     """
@@ -78,6 +78,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         local_secret_key: bytes | str | None = None,
         store_secret_key: bool = True,
         max_writers: int = MAX_OPEN_WRITERS,
+        cache_size: int = CACHE_SIZE,
         timeout: float | None = None,
         _source_core: Hypercore | None = None,
     ) -> None:
@@ -110,7 +111,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         self._timeout = timeout
         self.sparse = bool(sparse)
         self.id = random_bytes(32)
-        self._writers = Writers(self._storage, self._codec, sparse=self.sparse, max_open=max_writers)
+        self._writers = Writers(self._storage, self._codec, sparse=self.sparse, max_open=max_writers, cache_size=cache_size)
         self._writers.on_core_open = self._on_core_open
         self._watching: list = []
         self._lock = asyncio.Lock()
@@ -286,7 +287,9 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         local = self._writers.local
         return [w.next_seq if w is local else w.length() for w in self._writers.list]
 
-    def _fetch_put(self, feed: int, seq: int) -> Node:
+    def _fetch_put(self, ptr: int) -> Node:
+        feed = ptr & 0xFFFFFFFF
+        seq = ptr >> 32
         batch = self._batch_nodes
         if batch is not None:
             local = self._writers.local
@@ -349,21 +352,22 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
     async def _put_walk(
         self, clock: list[int], heads: list[Node], key: str, value: Any, delete: bool, if_not_exists: bool
     ) -> Node:
-        reads = ReadQueue(self._fetch_put, self._node)
+        reads = ReadQueue(self._fetch_put, self._node_at)
         walk = PutWalk(reads, key)
         walk.start(heads)
         await reads.drain()
-        if if_not_exists and walk.last is not None and walk.last.head.key == key:
-            return walk.last.head
-        return Node(key, value, delete, walk.trie, clock, 0, -1, -1, None, walk.path)
+        if if_not_exists and walk.last_head is not None and walk.last_head.key == key:
+            return walk.last_head
+        return Node(key, value, delete, trie.freeze(walk.trie), clock, 0, -1, -1, None, walk.path)
 
     def _rollback(self) -> None:
         """Forget entries numbered but never appended (a failed write)."""
         local = self._writers.local
         length = local.core.length  # type: ignore[union-attr]
         local.next_seq = length
-        for seq in [s for s in local.cache if s >= length]:
-            del local.cache[seq]
+        cache = self._writers.cache
+        for ptr in [p for p in cache if p & 0xFFFFFFFF == local.id and p >> 32 >= length]:
+            del cache[ptr]
 
     def _encode_entry(self, node: Node) -> bytes:
         """JS ``Writer.append``: number the node, inflate the feeds list when needed, encode the block."""
@@ -399,12 +403,12 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         else:
             block = Entry(**fields).encode()
         node.inflate = local.feeds
-        local.cache[seq] = Node(
+        ws.cache[seq << 32 | local.id] = Node(
             node.key,
             None if raw_value is None else self._codec.decode(raw_value),
             node.deleted,
             node.trie,
-            map_list(wire_clock, local.decode_map, 0),
+            tuple(map_list(wire_clock, local.decode_map, 0)),
             node.inflate,
             seq,
             local.id,

@@ -16,6 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .node import Node
+from .put import _mismatch
+from .trie import slot_pointers
+from .writer import BlockMissing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .walk import ReadQueue
@@ -46,8 +49,46 @@ class GetWalk:
         self.active = 0
 
     def start(self, heads: list[Node]) -> None:
+        """Start the walk; the caller then runs ``await reads.drain()``."""
+        if len(heads) == 1 and self._single(heads[0]):
+            return
+        self.results = []
         if heads:
             self._update(heads, None)
+
+    def _single(self, head: Node) -> bool:
+        """One head, synchronously, while no fork appears and every block is stored (with a single worker
+        every node is a head for the walk).  False = start over with the general walk."""
+        path = self.path
+        n = len(path)
+        fetch = self.reads.fetch
+        i = 0
+        try:
+            while True:
+                i = _mismatch(head.path, path, i, n)
+                if i >= n:
+                    break
+                head_trie = head.trie
+                bucket = head_trie[i] if i < len(head_trie) else None
+                ptrs = bucket[path[i]] if bucket else None
+                if ptrs is None:
+                    return True
+                if type(ptrs) is not int:
+                    return False
+                head = fetch(ptrs)
+                i += 1
+            self._push(head)
+            top = n - 1
+            if top < 0 or top >= len(head.trie):
+                return True
+            last = head.trie[top]
+            vals = last[path[top]] if last else None
+            if vals is not None:
+                for node in [fetch(ptr) for ptr in slot_pointers(vals)]:
+                    self._push(node)
+        except BlockMissing:
+            return False
+        return True
 
     def finish(self) -> list[Node]:
         results = self.results
@@ -113,20 +154,19 @@ class GetWalk:
             head_trie = head.trie
             bucket = head_trie[i] if i < len(head_trie) else None
             ptrs = bucket[val] if bucket and val < len(bucket) else None
-            if not ptrs:
+            if ptrs is None:
                 return self._end(worker)
-            if len(ptrs) > 1:
-                self.reads.read_all(ptrs, lambda nodes: self._update(nodes, worker))
+            if type(ptrs) is int:
+                self.reads.read(ptrs, lambda node: self._moved(node, worker))
             else:
-                feed, seq = ptrs[0]
-                self.reads.read(feed, seq, lambda node: self._moved(node, worker))
+                self.reads.read_all(slot_pointers(ptrs), lambda nodes: self._update(nodes, worker))
             return
         self._push(head)
         top = n - 1
         if top < 0 or top >= len(head.trie):
             return self._end(worker)
         last = head.trie[top]
-        vals = last[path[top]] if last and path[top] < len(last) else None
+        vals = slot_pointers(last[path[top]]) if last and path[top] < len(last) else ()
         if not vals:
             return self._end(worker)
         self.reads.read_all(vals, lambda nodes: self._push_heads(nodes, worker))

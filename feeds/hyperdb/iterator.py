@@ -32,7 +32,7 @@ _INFINITY = float("inf")
 class _Top:
     __slots__ = ("path", "node", "ptr", "i")
 
-    def __init__(self, path: bytes | None, node: Node | None, ptr: tuple[int, int] | None, i: int) -> None:
+    def __init__(self, path: bytes | None, node: Node | None, ptr: int | None, i: int) -> None:
         self.path = path
         self.node = node
         self.ptr = ptr
@@ -94,7 +94,7 @@ class Iterator:
         while stack:
             top = stack.pop()
             if top.ptr is not None:
-                top.node = await self._view._node(*top.ptr)
+                top.node = await self._view._node_at(top.ptr)
                 top.ptr = None
             if top.node is not None:
                 found = self._single_node(top)
@@ -140,17 +140,17 @@ class Iterator:
             for sv in self._sort_order(i):
                 values = bucket[sv] if sv < len(bucket) else None
                 if sv == val:
-                    if values:
+                    if values is not None:
                         self._push_prefix(node_path, i, sv)
                     else:
                         self._stack.append(_Top(None, node, None, i + 1))
                     continue
-                if not values:
+                if values is None:
                     continue
-                if len(values) > 1:
-                    self._push_prefix(node_path, i, sv)
+                if type(values) is int:
+                    self._stack.append(_Top(None, None, values, i + 1))
                 else:
-                    self._stack.append(_Top(None, None, values[0], i + 1))
+                    self._push_prefix(node_path, i, sv)
             return None
         if (not self._deletes and node.deleted) or not node.key.startswith(self._prefix):
             return None
@@ -202,7 +202,7 @@ class Iterator:
 def _visit_trie(nodes: list[Node], ptr: int, val: int) -> bool:
     for node in nodes:
         bucket = node.trie[ptr] if ptr < len(node.trie) else None
-        if bucket and val < len(bucket) and bucket[val]:
+        if bucket and val < len(bucket) and bucket[val] is not None:
             return True
         if ptr < len(node.path) and node.path[ptr] == val:
             return True

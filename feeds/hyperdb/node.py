@@ -26,7 +26,7 @@ class Node:
         value: Any,
         deleted: bool,
         trie: Trie,
-        clock: list[int],
+        clock: "list[int] | tuple[int, ...]",
         inflate: int,
         seq: int,
         feed: int,

@@ -78,8 +78,12 @@ class ReadView:
 
     # -- reading nodes ------------------------------------------------------------------------------------
 
-    def _fetch(self, feed: int, seq: int) -> Node:
-        return self._writers.list[feed].get(seq)
+    def _fetch(self, ptr: int) -> Node:
+        """The node a packed trie pointer names, if stored (else :class:`BlockMissing`)."""
+        return self._writers.list[ptr & 0xFFFFFFFF].get(ptr >> 32)
+
+    async def _node_at(self, ptr: int) -> Node:
+        return await self._node(ptr & 0xFFFFFFFF, ptr >> 32)
 
     async def _node(self, feed: int, seq: int) -> Node:
         """Node ``seq`` of writer ``feed``, waiting for replication when its blocks are not stored yet."""
@@ -91,7 +95,7 @@ class ReadView:
                 await missing.writer.core.get(missing.seq, timeout=self._timeout)
 
     def _reads(self) -> ReadQueue:
-        return ReadQueue(self._fetch, self._node)
+        return ReadQueue(self._fetch, self._node_at)
 
     def _hooks(self, map: Any, reduce: Any) -> tuple[Any, Any]:
         return (self._map if map is DEFAULT else map), (self._reduce if reduce is DEFAULT else reduce)

@@ -17,22 +17,22 @@ from .writer import BlockMissing
 
 __all__ = ["ReadQueue"]
 
-Fetch = Callable[[int, int], Node]
-FetchAsync = Callable[[int, int], Awaitable[Node]]
+Fetch = Callable[[int], Node]  # packed pointer (trie.pointer) -> node
+FetchAsync = Callable[[int], Awaitable[Node]]
 
 
 class ReadQueue:
-    """``read(feed, seq, callback)`` queues a read; ``await drain()`` serves them in order."""
+    """``read(pointer, callback)`` queues a read; ``await drain()`` serves them in order."""
 
-    __slots__ = ("_queue", "_fetch", "_fetch_async")
+    __slots__ = ("_queue", "fetch", "_fetch_async")
 
     def __init__(self, fetch: Fetch, fetch_async: FetchAsync) -> None:
         self._queue: deque = deque()
-        self._fetch = fetch
+        self.fetch = fetch  # synchronous: a stored block, or BlockMissing
         self._fetch_async = fetch_async
 
-    def read(self, feed: int, seq: int, callback: Callable[[Node], Any]) -> None:
-        self._queue.append((feed, seq, callback))
+    def read(self, ptr: int, callback: Callable[[Node], Any]) -> None:
+        self._queue.append((ptr, callback))
 
     def read_all(self, pointers: list, callback: Callable[[list], Any]) -> None:
         """Read every pointer; ``callback(nodes)`` (in pointer order) once the last read is served."""
@@ -49,16 +49,16 @@ class ReadQueue:
 
             return done
 
-        for k, (feed, seq) in enumerate(pointers):
-            self.read(feed, seq, one(k))
+        for k, ptr in enumerate(pointers):
+            self.read(ptr, one(k))
 
     async def drain(self) -> None:
         queue = self._queue
-        fetch = self._fetch
+        fetch = self.fetch
         while queue:
-            feed, seq, callback = queue.popleft()
+            ptr, callback = queue.popleft()
             try:
-                node = fetch(feed, seq)
+                node = fetch(ptr)
             except BlockMissing:
-                node = await self._fetch_async(feed, seq)
+                node = await self._fetch_async(ptr)
             callback(node)

@@ -1,5 +1,5 @@
-"""One writer of a hyperdb: a hypercore plus its feeds list, wire<->local maps and a node cache
-(hyperdb 3.5.0 ``Writer`` in index.js).
+"""One writer of a hyperdb: a hypercore plus its feeds list and wire<->local maps (hyperdb 3.5.0 ``Writer``
+in index.js).  Decoded nodes are kept in the db's shared cache (``Writers.cache``), keyed by pointer.
 
 Feeds list.  A writer's latest ``InflatedEntry`` lists every writer it knew when it wrote it; positions in
 that list are its *wire feed numbers*, used by the clocks and trie pointers of its entries.
@@ -27,9 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..hypercore import Hypercore
     from .writers import Writers
 
-__all__ = ["Writer", "BlockMissing", "CACHE_SIZE"]
+__all__ = ["Writer", "BlockMissing"]
 
-CACHE_SIZE = 1 << 15  # decoded nodes kept per writer (JS keeps 4096); cleared wholesale when full
 
 
 class BlockMissing(Exception):
@@ -57,7 +56,6 @@ class Writer:
         self.decode_map: list[int] = []
         self.authorized = False
         self.next_seq = 0  # local writer: JS `_clock` (seq of the next entry + 1 after an append); 0 = unset
-        self.cache: dict[int, Node] = {}
 
     def __repr__(self) -> str:
         key = self.key.hex()[:16] if self.key else None
@@ -93,7 +91,7 @@ class Writer:
 
     def get(self, seq: int) -> Node:
         """The decoded node at ``seq`` (from the cache, else read and decoded); may raise BlockMissing."""
-        node = self.cache.get(seq)
+        node = self._writers.cache.get(seq << 32 | self.id)
         if node is not None:
             return node
         return self.decode(seq, self.block(seq))
@@ -126,17 +124,14 @@ class Writer:
             value,
             bool(entry.deleted),
             node_trie,
-            map_list(entry.clock, decode_map, 0),
+            tuple(map_list(entry.clock, decode_map, 0)),
             inflate,
             seq,
             self.id,
             self.key,
             keys.path(entry.key, True),
         )
-        cache = self.cache
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        cache[seq] = node
+        self._writers.cache[seq << 32 | self.id] = node
         return node
 
     def _load_feeds(self, seq: int, inflate: int, buf: bytes) -> None:

@@ -9,6 +9,7 @@
   authorized — the latter for at most ``max_open`` writers (JS can replicate at most 256 feeds on one
   stream anyway).  So a feeds list naming 100 000 writers gives 100 000 registry entries, not 100 000 open
   hypercores.  A writer whose core is not open has length 0 (nothing stored, nothing announced).
+* Decoded nodes of every writer share one least-recently-used cache (``cache_size`` nodes).
 * Newly authorized writers are queued in ``learned`` until the db announces them (``HyperDB._learned_core``).
 """
 
@@ -18,15 +19,17 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..hypercore import Hypercore
 from ..hypercore import crypto as core_crypto
+from .cache import NodeCache
 from .codecs import Codec
 from .writer import Writer
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...storage.base import Storage
 
-__all__ = ["Writers", "MAX_OPEN_WRITERS"]
+__all__ = ["Writers", "MAX_OPEN_WRITERS", "CACHE_SIZE"]
 
 MAX_OPEN_WRITERS = 256
+CACHE_SIZE = 1 << 15  # decoded nodes kept per db, least recently used dropped (JS: 4096 per writer)
 
 
 class Writers:
@@ -37,6 +40,7 @@ class Writers:
         *,
         sparse: bool = False,
         max_open: int = MAX_OPEN_WRITERS,
+        cache_size: int = CACHE_SIZE,
         core_options: dict[str, Any] | None = None,
     ) -> None:
         self.storage = storage
@@ -51,6 +55,7 @@ class Writers:
         self.open_writers: list[Writer] = []  # writers with an open core, by local id
         self.learned: list[Writer] = []  # authorized writers not yet announced
         self.auto_opened = 0
+        self.cache = NodeCache(cache_size)  # pointer (seq << 32 | writer id) -> decoded node
         self.on_core_open: Callable[[Writer], None] | None = None
 
     def __len__(self) -> int:
