@@ -16,6 +16,7 @@ from .errors import (
     MissingFeedMappingsError,
     NotReadyError,
     ReadOnlyCheckoutError,
+    ReadTimeoutError,
 )
 from .node import Node
 from .view import Checkout
@@ -29,6 +30,7 @@ __all__ = [
     "MissingFeedMappingsError",
     "InvalidVersionError",
     "ReadOnlyCheckoutError",
+    "ReadTimeoutError",
     "NotReadyError",
     "DBClosedError",
 ]

@@ -403,9 +403,9 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         else:
             block = Entry(**fields).encode()
         node.inflate = local.feeds
-        ws.cache[seq << 32 | local.id] = Node(
+        ws.cache[seq << 32 | local.id] = Node(  # the node as a reader decodes it
             node.key,
-            None if raw_value is None else self._codec.decode(raw_value),
+            raw_value,
             node.deleted,
             node.trie,
             tuple(map_list(wire_clock, local.decode_map, 0)),
@@ -414,6 +414,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
             local.id,
             local.key,
             node.path,
+            None if raw_value is None else self._codec,
         )
         return block
 

@@ -11,6 +11,7 @@ __all__ = [
     "ReadOnlyCheckoutError",
     "NotReadyError",
     "DBClosedError",
+    "ReadTimeoutError",
 ]
 
 
@@ -50,3 +51,8 @@ class NotReadyError(HyperDBError):
 
 class DBClosedError(HyperDBError):
     """The db was closed."""
+
+
+class ReadTimeoutError(HyperDBError, TimeoutError):
+    """A block a read needs was not replicated within the db's ``timeout`` (a pointer to a block that never
+    comes, or a peer that does not send it).  Without ``timeout`` reads wait, as JS does."""

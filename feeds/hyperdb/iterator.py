@@ -108,6 +108,8 @@ class Iterator:
         return None
 
     def _prereturn(self, nodes: list[Node]) -> Any:
+        for n in nodes:
+            n.value  # noqa: B018 - decode now: a corrupt value fails this step
         if self._map is not None:
             nodes = [self._map(n) for n in nodes]
         if self._reduce is not None:

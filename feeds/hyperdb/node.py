@@ -16,9 +16,13 @@ class Node:
     ``seq`` (block index in the writer's feed), ``feed`` (the writer's LOCAL id in this db instance: local ids
     differ between peers), ``feed_key`` (the writer's public key), ``clock`` and ``trie`` (local ids),
     ``inflate`` (seq of the author's feeds list) and ``path`` (hash digits, ``keys.path``).
+
+    A node read from a feed decodes its value when ``value`` is first read (walks only need keys and tries,
+    and a value that does not decode then only fails the reads that return it, with
+    :class:`~.errors.CorruptEntryError`; JS decodes it with the entry).
     """
 
-    __slots__ = ("key", "value", "deleted", "trie", "clock", "inflate", "seq", "feed", "feed_key", "path")
+    __slots__ = ("key", "_value", "_codec", "deleted", "trie", "clock", "inflate", "seq", "feed", "feed_key", "path")
 
     def __init__(
         self,
@@ -32,9 +36,11 @@ class Node:
         feed: int,
         feed_key: bytes | None,
         path: bytes,
+        codec: Any = None,
     ) -> None:
         self.key = key
-        self.value = value
+        self._value = value
+        self._codec = codec  # set: ``value`` holds raw bytes still to decode with it
         self.deleted = deleted
         self.trie = trie
         self.clock = clock
@@ -44,9 +50,28 @@ class Node:
         self.feed_key = feed_key
         self.path = path
 
+    @property
+    def value(self) -> Any:
+        codec = self._codec
+        if codec is not None:
+            try:
+                self._value = codec.decode(self._value)
+            except Exception as err:  # noqa: BLE001 - any codec failure is bad input
+                from .errors import CorruptEntryError
+
+                raise CorruptEntryError(f"value does not decode: {err}", feed=self.feed_key, seq=self.seq) from None
+            self._codec = None
+        return self._value
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._value = value
+        self._codec = None
+
     def __repr__(self) -> str:
         flag = ", deleted" if self.deleted else ""
-        return f"Node(key={self.key!r}, value={self.value!r}, seq={self.seq}, feed={self.feed}{flag})"
+        value = "<undecoded>" if self._codec is not None else repr(self._value)
+        return f"Node(key={self.key!r}, value={value}, seq={self.seq}, feed={self.feed}{flag})"
 
 
 def map_list(values: list, mapping: list, default: Any) -> list:

@@ -14,6 +14,7 @@ vector replays; a live session is ``HyperDB.replicate``.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +27,7 @@ def copy_writer(src: "HyperDB", dst: "HyperDB", key: bytes) -> int:
     """Copy the blocks of writer ``key`` that ``dst`` lacks; returns how many were copied."""
     sw = src._writers.by_key.get(key)
     dw = dst._writers.by_key.get(key)
-    if sw is None or dw is None or sw.core is None or not (sw.authorized and dw.authorized):
+    if sw is None or dw is None or sw.core is None or not (sw.authorized and dw.authorized) or not sw.core.length:
         return 0
     score = sw.core
     dcore = dst._writers.open_core(dw)
@@ -46,11 +47,11 @@ async def pull(src: "HyperDB", dst: "HyperDB", keys: Iterable[bytes] | None = No
     await dst.ready()
     await src.heads(False)
     await dst.heads(False)
-    queue = list(src.authorized_keys() if keys is None else keys)
+    queue = deque(src.authorized_keys() if keys is None else keys)
     done: set[bytes] = set()
     copied = 0
     while queue:
-        key = queue.pop(0)
+        key = queue.popleft()
         if key in done:
             continue
         done.add(key)

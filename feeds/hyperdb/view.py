@@ -16,7 +16,8 @@ from hyperparty.varint import encode as varint_encode
 
 from . import keys
 from .diff import Differ
-from .errors import InvalidVersionError, ReadOnlyCheckoutError
+from ..hypercore import GetTimeoutError
+from .errors import InvalidVersionError, ReadOnlyCheckoutError, ReadTimeoutError
 from .get import GetWalk
 from .history import History, KeyHistory
 from .iterator import Iterator
@@ -92,7 +93,12 @@ class ReadView:
             try:
                 return writer.get(seq)
             except BlockMissing as missing:
-                await missing.writer.core.get(missing.seq, timeout=self._timeout)
+                try:
+                    await missing.writer.core.get(missing.seq, timeout=self._timeout)
+                except GetTimeoutError:
+                    raise ReadTimeoutError(
+                        f"block {missing.seq} of writer {missing.writer.key.hex()[:16]} was not replicated in time"
+                    ) from None
 
     def _reads(self) -> ReadQueue:
         return ReadQueue(self._fetch, self._node_at)
@@ -137,6 +143,8 @@ class ReadView:
         """
         await self.ready()
         nodes = await self._get_raw(key, prefixed=prefix, deletes=deletes, update=update)
+        for n in nodes:
+            n.value  # noqa: B018 - a value that does not decode fails this get, not a later access
         map_fn, reduce_fn = self._hooks(map, reduce)
         if map_fn:
             nodes = [map_fn(n) for n in nodes]

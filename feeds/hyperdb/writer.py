@@ -103,11 +103,6 @@ class Writer:
             raise CorruptEntryError(f"not a hyperdb entry: {err}", feed=self.key, seq=seq) from None
         inflate = entry.inflate or 0
         value = entry.value
-        if value is not None:
-            try:
-                value = self._writers.codec.decode(value)
-            except Exception as err:  # noqa: BLE001 - any codec failure is bad input
-                raise CorruptEntryError(f"value does not decode: {err}", feed=self.key, seq=seq) from None
         if self.feeds_message is not None and self.feeds_loaded == inflate:
             self.maybe_update_feeds()
         else:
@@ -130,6 +125,7 @@ class Writer:
             self.id,
             self.key,
             keys.path(entry.key, True),
+            None if value is None else self._writers.codec,
         )
         self._writers.cache[seq << 32 | self.id] = node
         return node

@@ -6,8 +6,8 @@
 * Storage names as JS: ``source/``, ``local/``, ``peers/<hex(discovery key)>/`` (a sub-namespace each).
 * **Cores open lazily.**  Registering a writer is free: its core is opened when it already has storage
   (a writer replicated in an earlier session), when a read needs one of its blocks, or when it becomes
-  authorized — the latter for at most ``max_open`` writers (JS can replicate at most 256 feeds on one
-  stream anyway).  So a feeds list naming 100 000 writers gives 100 000 registry entries, not 100 000 open
+  authorized — the latter only while fewer than ``max_open`` writer cores are open (JS can replicate at
+  most 256 feeds on one stream anyway).  So a feeds list naming 100 000 writers gives 100 000 registry entries, not 100 000 open
   hypercores.  A writer whose core is not open has length 0 (nothing stored, nothing announced).
 * Decoded nodes of every writer share one least-recently-used cache (``cache_size`` nodes).
 * Newly authorized writers are queued in ``learned`` until the db announces them (``HyperDB._learned_core``).
@@ -54,7 +54,6 @@ class Writers:
         self.local: Writer | None = None
         self.open_writers: list[Writer] = []  # writers with an open core, by local id
         self.learned: list[Writer] = []  # authorized writers not yet announced
-        self.auto_opened = 0
         self.cache = NodeCache(cache_size)  # pointer (seq << 32 | writer id) -> decoded node
         self.on_core_open: Callable[[Writer], None] | None = None
 
@@ -122,10 +121,9 @@ class Writers:
         learned = self.learned
         for idx, writer in enumerate(learned):
             if writer.core is None:
-                if self.auto_opened >= self.max_open:
+                if len(self.open_writers) >= self.max_open:
                     keep = learned[idx:]  # the rest wait (opened on demand by reads)
                     break
-                self.auto_opened += 1
                 self.open_core(writer)
             out.append(writer)
         self.learned = keep
