@@ -27,19 +27,25 @@ OURS = json.loads((ROOT / "tests" / "vectors" / "hyperdb.json").read_text())
 
 
 class Replay:
-    """Runs one case's peers and steps."""
+    """Runs one case's peers and steps (the step language of tests/interop/js/gen-hyperdb-vectors.js).
 
-    def __init__(self, case: dict, backend) -> None:
+    ``storage(peer name)`` gives each peer's storage.  Peers: ``{name, seed}`` a new db, ``{name, of,
+    localSeed}`` a new clone, ``{name, key}`` the db already stored there.
+    """
+
+    def __init__(self, case: dict, storage) -> None:
         self.case = case
-        self.backend = backend
+        self.storage = storage
         self.binary = case["valueEncoding"] == "binary"
         self.dbs: dict[str, HyperDB] = {}
         self.versions: dict[str, bytes] = {}
 
     async def open(self) -> None:
         for peer in self.case["peers"]:
-            storage = self.backend.open(self.case["name"] + "-" + peer["name"])
-            if "seed" in peer:
+            storage = self.storage(peer["name"])
+            if "key" in peer:
+                db = HyperDB(storage, peer["key"], value_encoding=self.case["valueEncoding"])
+            elif "seed" in peer:
                 pk, sk = key_pair(bytes.fromhex(peer["seed"]))
                 db = HyperDB(storage, pk, sk, value_encoding=self.case["valueEncoding"])
             else:
@@ -51,6 +57,12 @@ class Replay:
     async def close(self) -> None:
         for db in self.dbs.values():
             await db.close()
+
+    async def run(self, steps: list) -> list[dict]:
+        return [{"op": s, "result": await self.step(s)} for s in steps]
+
+    def finals(self) -> dict:
+        return {name: self.final(db) for name, db in self.dbs.items()}
 
     def value_in(self, v: Any) -> Any:
         return bytes.fromhex(v) if self.binary else v
@@ -128,7 +140,7 @@ class Replay:
 
 @pytest.mark.parametrize("case", OURS["cases"], ids=[c["name"] for c in OURS["cases"]])
 async def test_our_vectors(case: dict, backend) -> None:
-    replay = Replay(case, backend)
+    replay = Replay(case, lambda name: backend.open(case["name"] + "-" + name))
     await replay.open()
     try:
         for i, s in enumerate(case["steps"]):

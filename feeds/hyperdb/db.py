@@ -7,7 +7,7 @@ the source's secret key, else a writer of its own (``local/``) that some authori
 ``authorize`` before others read it (its writes are visible locally at once).
 
 Write algorithm (JS ``put``): under a lock, ``clock`` = every writer's known length (own slot: seq + 1),
-``heads`` = every visible writer's last entry minus those another head has seen; the put walk
+``heads`` = every known writer's last entry minus those another head has seen; the put walk
 (``put.py``) builds the new trie; the entry is appended, as an ``InflatedEntry`` listing every writer the
 db knows when that number changed since the local writer's last list (or on its first entry).
 
@@ -266,7 +266,11 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
     # -- heads and clock ----------------------------------------------------------------------------------
 
     async def heads(self, update: bool = True) -> list[Node]:
-        """The current heads: each visible writer's last entry, minus those another head has seen."""
+        """The current heads: each known writer's last entry, minus those another head has seen.
+
+        Writers are only known when an authorized writer lists them (or ``authorize``, or this instance's
+        own writer), and only authorized writers are replicated: an unauthorized writer is never read.
+        """
         await self.ready()
         ws = self._writers
         while True:

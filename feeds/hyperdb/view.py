@@ -279,7 +279,7 @@ class Checkout(ReadView):
             except VarintError:
                 raise InvalidVersionError("Invalid version: truncated") from None
             writer = self._writers.by_key.get(key)
-            if writer is None or not writer.visible:
+            if writer is None:
                 error = InvalidVersionError("Invalid version")
                 continue
             nodes.append(await self._node(writer.id, seq))

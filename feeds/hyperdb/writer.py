@@ -63,16 +63,16 @@ class Writer:
 
     # -- lengths and blocks ------------------------------------------------------------------------------
 
-    @property
-    def visible(self) -> bool:
-        """Entries of this writer are read: it is authorized, or it is this instance's own writer."""
-        return self.authorized or self is self._writers.local
-
     def length(self) -> int:
-        """JS ``Writer.length()``: the longest length known (stored or announced by a peer); 0 for a writer
-        whose core is not open or that is neither authorized nor local (its blocks are never read)."""
+        """JS ``Writer.length()``: the longest length known (stored or announced by a peer); 0 while the core
+        is not open (nothing stored: see ``Writers``).
+
+        Like JS, this does not look at authorization: a writer is only registered when an authorized
+        writer's feeds list (or ``authorize``, or this instance's own list) names it, and only authorized
+        writers are replicated, so an unauthorized writer's blocks never get here.
+        """
         core = self.core
-        if core is None or not self.visible:
+        if core is None:
             return 0
         remote = core.remote_length
         return core.length if core.length >= remote else remote

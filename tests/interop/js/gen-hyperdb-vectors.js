@@ -135,8 +135,8 @@ const CASES = [SHARED, CONFLICT, THREE, FORKS, BINARY, JSONCASE]
 // ---------------------------------------------------------------------------------------------
 // running
 
-function seedOf (byte) {
-  return Buffer.alloc(32, byte)
+function seedOf (seed) {
+  return typeof seed === 'string' ? Buffer.from(seed, 'hex') : Buffer.alloc(32, seed)
 }
 
 function versions () {
@@ -150,8 +150,10 @@ function versions () {
 }
 
 class Runner {
-  constructor (kase) {
+  /** `storage(peerName)` gives a peer's hyperdb storage (default: random-access-memory). */
+  constructor (kase, { storage = null } = {}) {
     this.kase = kase
+    this.storage = storage || (() => ram)
     this.dbs = {}
     this.versions = {}
     this.nonce = 0
@@ -183,17 +185,43 @@ class Runner {
     }
   }
 
+  /** Peers: {name, seed} a new db; {name, of, localSeed} a new clone; {name, key} an existing db. */
   async open (peer) {
-    if (peer.seed !== undefined) {
+    const opts = { valueEncoding: this.kase.valueEncoding }
+    const st = this.storage(peer.name)
+    let db
+    if (peer.key !== undefined) {
+      db = hyperdb(st, Buffer.from(peer.key, 'hex'), opts)
+    } else if (peer.seed !== undefined) {
       determinism.queueKeySeeds(seedOf(peer.seed))
-      const db = hyperdb(ram, { valueEncoding: this.kase.valueEncoding })
-      await call((cb) => db.ready(cb))
-      this.dbs[peer.name] = db
+      db = hyperdb(st, opts)
     } else {
       determinism.queueKeySeeds(seedOf(peer.localSeed))
-      const db = hyperdb(ram, this.dbs[peer.of].key, { valueEncoding: this.kase.valueEncoding })
-      await call((cb) => db.ready(cb))
-      this.dbs[peer.name] = db
+      db = hyperdb(st, this.dbs[peer.of].key, opts)
+    }
+    await call((cb) => db.ready(cb))
+    this.dbs[peer.name] = db
+  }
+
+  async start () {
+    for (const peer of this.kase.peers) await this.open(peer)
+  }
+
+  async runSteps (steps) {
+    const out = []
+    for (const s of steps) out.push({ op: s, result: (await this.step(s)) ?? null })
+    return out
+  }
+
+  async finalStates () {
+    const final = {}
+    for (const peer of this.kase.peers) final[peer.name] = await this.finalState(this.dbs[peer.name])
+    return final
+  }
+
+  async close () {
+    for (const db of Object.values(this.dbs)) {
+      for (const feed of db.feeds) await call((cb) => feed.close(cb))
     }
   }
 
@@ -290,11 +318,9 @@ class Runner {
 
   async run (index) {
     determinism.reseed(0x4db0 + index, 'hyperdb-' + this.kase.name)
-    for (const peer of this.kase.peers) await this.open(peer)
-    const steps = []
-    for (const s of this.kase.steps) steps.push({ op: s, result: (await this.step(s)) ?? null })
-    const final = {}
-    for (const peer of this.kase.peers) final[peer.name] = await this.finalState(this.dbs[peer.name])
+    await this.start()
+    const steps = await this.runSteps(this.kase.steps)
+    const final = await this.finalStates()
     const keys = {}
     for (const peer of this.kase.peers) {
       const seed = seedOf(peer.seed !== undefined ? peer.seed : peer.localSeed)
@@ -335,4 +361,6 @@ async function main () {
   finish(0)
 }
 
-main()
+module.exports = { Runner, CASES }
+
+if (require.main === module) main()
