@@ -434,9 +434,12 @@ async def test_replicate_source_on_a_stream() -> None:
     a = HyperDB("memory", value_encoding="utf-8")
     await a.ready()
     await a.put("k", "v")
-    b = HyperDB("memory", a.key, value_encoding="utf-8")
+    b = HyperDB("memory", a.key, value_encoding="utf-8", timeout=10)
     await b.ready()
+    assert await b.get("k") == []  # not replicating: an empty clone answers at once
     link = pipe(a.replicate(live=False), b.replicate(live=False))
+    # replicating and still empty: the get waits for the peer's first announcement, as in JS
+    assert values(await asyncio.wait_for(b.get("k"), 10)) == ["v"]
     errors = await asyncio.wait_for(link.wait(), 10)
     assert errors == (None, None)
     assert values(await b.get("k")) == ["v"]

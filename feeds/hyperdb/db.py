@@ -116,6 +116,8 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         self._watching: list = []
         self._lock = asyncio.Lock()
         self._batch_nodes: list[Node] | None = None
+        self._streams: set = set()  # streams this db replicates on
+        self._update_waiters: list[asyncio.Future] = []
         self.opened = False
         self.closed = False
 
@@ -198,6 +200,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
             local.get(seq)
         if local.core.length == 0:
             local.core.append_sync([HEADER_BLOCK])
+        ws.take_learned()  # writers known at open are not "learned": they are in cores() from the start
         self.opened = True
         self.emit("ready")
 
@@ -216,7 +219,29 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
     def _on_core_open(self, writer: Writer) -> None:
         core = writer.core
         core.on("append", lambda: self._on_append(writer))
-        core.on("remote-update", lambda *_: self.emit("remote-update", writer.core, writer.id))
+        core.on("remote-update", lambda *_: self._on_remote_update(writer))
+
+    def _on_remote_update(self, writer: Writer) -> None:
+        self._wake_update_waiters()
+        self.emit("remote-update", writer.core, writer.id)
+
+    def _wake_update_waiters(self) -> None:
+        waiters, self._update_waiters = self._update_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def _wait_for_update(self) -> None:
+        """JS: an empty clone that replicates waits for a peer's first announcement before answering
+        (heads would be empty).  Ends early when the db stops replicating, or after ``timeout``."""
+        fut = asyncio.get_running_loop().create_future()
+        self._update_waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, self._timeout)
+        except asyncio.TimeoutError:
+            from .errors import ReadTimeoutError
+
+            raise ReadTimeoutError("no peer announced any data in time") from None
 
     def _on_append(self, writer: Writer) -> None:
         self._kick_watchers()
@@ -251,7 +276,16 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
                 stream.destroy(exc)
 
         task = asyncio.ensure_future(attach())
-        stream.on("close", lambda _err: task.cancel() if not task.done() else None)
+        self._streams.add(stream)
+
+        def closed(_err: Any) -> None:
+            if not task.done():
+                task.cancel()
+            self._streams.discard(stream)
+            if not self._streams:
+                self._wake_update_waiters()
+
+        stream.on("close", closed)
         return stream
 
     async def _learned_core(self, core: Hypercore) -> None:
@@ -273,6 +307,8 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         """
         await self.ready()
         ws = self._writers
+        if update and self._streams and ws.list[0].length() == 0 and ws.local.core.length < 2:
+            await self._wait_for_update()
         while True:
             n = len(ws.list)
             nodes = []
