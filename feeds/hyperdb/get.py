@@ -65,10 +65,11 @@ class GetWalk:
         i = 0
         try:
             while True:
+                arrived = i
                 i = _mismatch(head.path, path, i, n)
                 if i >= n:
                     break
-                head_trie = head.trie
+                head_trie = head.tail(arrived)
                 bucket = head_trie[i] if i < len(head_trie) else None
                 ptrs = bucket[path[i]] if bucket else None
                 if ptrs is None:
@@ -79,9 +80,12 @@ class GetWalk:
                 i += 1
             self._push(head)
             top = n - 1
-            if top < 0 or top >= len(head.trie):
+            if top < 0:
                 return True
-            last = head.trie[top]
+            head_trie = head.tail(arrived)
+            if top >= len(head_trie):
+                return True
+            last = head_trie[top]
             vals = last[path[top]] if last else None
             if vals is not None:
                 for node in [fetch(ptr) for ptr in slot_pointers(vals)]:

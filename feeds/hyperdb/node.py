@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import trie as _trie
 from .trie import Trie
 
 __all__ = ["Node", "map_list"]
@@ -17,19 +18,22 @@ class Node:
     differ between peers), ``feed_key`` (the writer's public key), ``clock`` and ``trie`` (local ids),
     ``inflate`` (seq of the author's feeds list) and ``path`` (hash digits, ``keys.path``).
 
-    A node read from a feed decodes its value when ``value`` is first read (walks only need keys and tries,
-    and a value that does not decode then only fails the reads that return it, with
-    :class:`~.errors.CorruptEntryError`; JS decodes it with the entry).
+    A node read from a feed decodes its value and its trie when they are first read: walks mostly need
+    keys and a bucket or two (:meth:`tail`), and a value that does not decode then only fails the reads
+    that return it, with :class:`~.errors.CorruptEntryError` (JS decodes everything with the entry).
     """
 
-    __slots__ = ("key", "_value", "_codec", "deleted", "trie", "clock", "inflate", "seq", "feed", "feed_key", "path")
+    __slots__ = (
+        "key", "_value", "_codec", "deleted", "_trie", "_raw_trie", "_map", "_map_len", "_partial",
+        "clock", "inflate", "seq", "feed", "feed_key", "path",
+    )
 
     def __init__(
         self,
         key: str,
         value: Any,
         deleted: bool,
-        trie: Trie,
+        trie: Trie | None,
         clock: "list[int] | tuple[int, ...]",
         inflate: int,
         seq: int,
@@ -37,12 +41,18 @@ class Node:
         feed_key: bytes | None,
         path: bytes,
         codec: Any = None,
+        raw_trie: bytes | None = None,
+        decode_map: list | None = None,
     ) -> None:
         self.key = key
         self._value = value
         self._codec = codec  # set: ``value`` holds raw bytes still to decode with it
         self.deleted = deleted
-        self.trie = trie
+        self._trie = trie
+        self._raw_trie = raw_trie  # with ``trie`` None: the encoded trie, read with decode_map[:map_len]
+        self._map = decode_map
+        self._map_len = len(decode_map) if decode_map is not None else 0
+        self._partial = False
         self.clock = clock
         self.inflate = inflate
         self.seq = seq
@@ -57,9 +67,7 @@ class Node:
             try:
                 self._value = codec.decode(self._value)
             except Exception as err:  # noqa: BLE001 - any codec failure is bad input
-                from .errors import CorruptEntryError
-
-                raise CorruptEntryError(f"value does not decode: {err}", feed=self.feed_key, seq=self.seq) from None
+                raise self._corrupt(f"value does not decode: {err}") from None
             self._codec = None
         return self._value
 
@@ -67,6 +75,41 @@ class Node:
     def value(self, value: Any) -> None:
         self._value = value
         self._codec = None
+
+    @property
+    def trie(self) -> Trie:
+        t = self._trie
+        if t is None:
+            try:
+                t = self._trie = _trie.decode(self._raw_trie, self._map, self._map_len)  # type: ignore[arg-type]
+            except _trie.TrieDecodeError as err:
+                raise self._corrupt(str(err)) from None
+            self._raw_trie = self._map = None
+        return t
+
+    def tail(self, start: int) -> Trie:
+        """A trie good for positions >= ``start`` (the whole trie once decoded).  A node only read from
+        deep down (the last step of a walk) gets just its last buckets decoded; a node read twice that way
+        is decoded whole."""
+        t = self._trie
+        if t is not None:
+            return t
+        if start <= 0 or self._partial:
+            return self.trie
+        self._partial = True
+        try:
+            t, complete = _trie.decode_tail(self._raw_trie, self._map, start, self._map_len)  # type: ignore[arg-type]
+        except _trie.TrieDecodeError as err:
+            raise self._corrupt(str(err)) from None
+        if complete:
+            self._trie = t
+            self._raw_trie = self._map = None
+        return t
+
+    def _corrupt(self, message: str) -> Exception:
+        from .errors import CorruptEntryError
+
+        return CorruptEntryError(message, feed=self.feed_key, seq=self.seq)
 
     def __repr__(self) -> str:
         flag = ", deleted" if self.deleted else ""

@@ -84,8 +84,8 @@ class PutWalk:
         i = 0
         last = n - 1
         try:
+            head_trie = head.tail(0)
             while i < n:
-                head_trie = head.trie
                 head_path = head.path
                 if i < last:  # skip the positions where nothing happens: no bucket, head still on our path
                     lt = len(head_trie)
@@ -144,6 +144,7 @@ class PutWalk:
                     return False  # a fork: several workers
                 head = fetch(ptrs)
                 i += 1
+                head_trie = head.tail(i)
         except BlockMissing:
             return False
         self.last_head = head

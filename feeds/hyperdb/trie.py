@@ -31,6 +31,7 @@ from hyperparty.varint import encode_into as _put
 __all__ = [
     "encode",
     "decode",
+    "decode_tail",
     "freeze",
     "pointer",
     "unpack",
@@ -124,12 +125,24 @@ def encode(trie: Trie, encode_map: list) -> bytes:
     return bytes(out)
 
 
-def decode(buf: bytes, decode_map: list) -> Trie:
-    """The trie of ``buf`` (see the module docstring for the form)."""
+def decode(buf: bytes, decode_map: list, n: int | None = None) -> Trie:
+    """The trie of ``buf`` (see the module docstring for the form); ``n``: how much of ``decode_map`` is
+    in use (default all of it)."""
+    return _decode(buf, decode_map, len(decode_map) if n is None else n, 0)[0]
+
+
+def decode_tail(buf: bytes, decode_map: list, start: int, n: int | None = None) -> tuple[Trie, bool]:
+    """``(trie, complete)``: the buckets at positions >= ``start`` only (earlier ones read past, left
+    ``None``); ``complete`` when nothing was left out (then ``trie`` is the whole trie)."""
+    return _decode(buf, decode_map, len(decode_map) if n is None else n, start)
+
+
+def _decode(buf: bytes, decode_map: list, n: int, start: int) -> tuple[Trie, bool]:
     trie: list = []
     pos = 0
     end = len(buf)
-    n = len(decode_map)
+    last = -1
+    skipped = False
     try:
         while pos < end:
             i = buf[pos]
@@ -141,8 +154,28 @@ def decode(buf: bytes, decode_map: list) -> Trie:
             pos += 1
             if bits >= 1 << SLOTS:
                 raise TrieDecodeError(f"trie bucket at position {i} names a slot above 4")
-            if i < len(trie):
+            if i <= last:
                 raise TrieDecodeError(f"trie position {i} out of order")
+            last = i
+            if i < start:  # read past this bucket
+                skipped = True
+                while bits:
+                    if bits & 1:
+                        more = 1
+                        while more:
+                            b = buf[pos]
+                            pos += 1
+                            more = b & 1
+                            while b >= 128:
+                                b = buf[pos]
+                                pos += 1
+                            b = buf[pos]
+                            pos += 1
+                            while b >= 128:
+                                b = buf[pos]
+                                pos += 1
+                    bits >>= 1
+                continue
             if i > len(trie):
                 trie.extend([None] * (i - len(trie)))
             bucket: list = [None] * SLOTS
@@ -181,7 +214,7 @@ def decode(buf: bytes, decode_map: list) -> Trie:
             trie.append(tuple(bucket))
     except (VarintError, IndexError) as err:
         raise TrieDecodeError(f"truncated trie: {err}") from None
-    return tuple(trie)
+    return tuple(trie), not skipped
 
 
 def _freeze_slot(slot: Any) -> Slot:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperparty import protobuf as pb
 
-from . import keys, trie
+from . import keys
 from .errors import CorruptEntryError, MissingFeedMappingsError
 from .messages import Entry, InflatedEntry
 from .node import Node, map_list
@@ -110,15 +110,11 @@ class Writer:
         decode_map = self.decode_map
         if len(entry.clock) > len(decode_map):
             raise MissingFeedMappingsError("Missing feed mappings", feed=self.key, seq=seq)
-        try:
-            node_trie = trie.decode(entry.trie, decode_map)
-        except trie.TrieDecodeError as err:
-            raise CorruptEntryError(str(err), feed=self.key, seq=seq) from None
         node = Node(
             entry.key,
             value,
             bool(entry.deleted),
-            node_trie,
+            None,
             tuple(map_list(entry.clock, decode_map, 0)),
             inflate,
             seq,
@@ -126,6 +122,8 @@ class Writer:
             self.key,
             keys.path(entry.key, True),
             None if value is None else self._writers.codec,
+            entry.trie,
+            decode_map,
         )
         self._writers.cache[seq << 32 | self.id] = node
         return node
