@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hyperparty.crypto import key_pair
 from hyperparty.feeds.hypercore import Hypercore
 from hyperparty.feeds.hypercore import crypto as core_crypto
 from hyperparty.feeds.hyperdb import (
@@ -33,14 +32,7 @@ from hyperparty.feeds.hyperdb.messages import Entry, FeedRef, InflatedEntry
 from hyperparty.feeds.hyperdb.sync import copy_writer, sync
 from hyperparty.feeds.hyperdb.writer import BlockMissing
 from hyperparty.feeds.hyperdb.writers import MAX_OPEN_WRITERS
-
-
-def seeded(n: int) -> tuple[bytes, bytes]:
-    return key_pair(bytes([n]) * 32)
-
-
-def values(nodes) -> list:
-    return [n.value for n in nodes]
+from test_hyperdb import seeded, values
 
 
 async def pair(backend, *, value_encoding="utf-8", **options) -> tuple[HyperDB, HyperDB]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 __all__ = ["Codec", "codec"]
 
@@ -22,86 +22,48 @@ class Codec(Protocol):
     def decode(self, data: bytes) -> Any: ...
 
 
-class _Binary:
-    name = "binary"
-
-    @staticmethod
-    def encode(value: Any) -> bytes:
-        if isinstance(value, str):
-            return value.encode("utf-8")
-        return bytes(value)
-
-    @staticmethod
-    def decode(data: bytes) -> bytes:
-        return bytes(data)
-
-
-class _Text:
-    def __init__(self, name: str, encoding: str) -> None:
+class _Codec:
+    def __init__(self, name: str, encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]) -> None:
         self.name = name
-        self._encoding = encoding
-
-    def encode(self, value: Any) -> bytes:
-        return (value if isinstance(value, str) else str(value)).encode(self._encoding)
-
-    def decode(self, data: bytes) -> str:
-        return bytes(data).decode(self._encoding, "replace")
+        self.encode = encode
+        self.decode = decode
 
 
-class _Hex:
-    name = "hex"
-
-    @staticmethod
-    def encode(value: Any) -> bytes:
-        return binascii.unhexlify(str(value))
-
-    @staticmethod
-    def decode(data: bytes) -> str:
-        return bytes(data).hex()
+def _text(encoding: str) -> tuple[Callable[[Any], bytes], Callable[[bytes], str]]:
+    return (
+        lambda v: (v if isinstance(v, str) else str(v)).encode(encoding),
+        lambda b: bytes(b).decode(encoding, "replace"),
+    )
 
 
-class _Base64:
-    name = "base64"
-
-    @staticmethod
-    def encode(value: Any) -> bytes:
-        return base64.b64decode(str(value))
-
-    @staticmethod
-    def decode(data: bytes) -> str:
-        return base64.b64encode(bytes(data)).decode("ascii")
+def _json(end: str) -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
+    return (
+        lambda v: (json.dumps(v, separators=(",", ":"), ensure_ascii=False) + end).encode("utf-8"),
+        lambda b: json.loads(bytes(b).decode("utf-8", "replace")),
+    )
 
 
-class _Json:
-    def __init__(self, newline: bool) -> None:
-        self.name = "ndjson" if newline else "json"
-        self._end = "\n" if newline else ""
-
-    def encode(self, value: Any) -> bytes:
-        return (json.dumps(value, separators=(",", ":"), ensure_ascii=False) + self._end).encode("utf-8")
-
-    def decode(self, data: bytes) -> Any:
-        return json.loads(bytes(data).decode("utf-8", "replace"))
-
+_BINARY = _Codec("binary", lambda v: v.encode("utf-8") if isinstance(v, str) else bytes(v), bytes)
+_UTF8 = _Codec("utf-8", *_text("utf-8"))
 
 _NAMED: dict[str, Codec] = {
-    "binary": _Binary(),
-    "utf-8": _Text("utf-8", "utf-8"),
-    "utf8": _Text("utf-8", "utf-8"),
-    "ascii": _Text("ascii", "latin-1"),
-    "hex": _Hex(),
-    "base64": _Base64(),
-    "json": _Json(False),
-    "ndjson": _Json(True),
+    "binary": _BINARY,
+    "utf-8": _UTF8,
+    "utf8": _UTF8,
+    "ascii": _Codec("ascii", lambda v: str(v).encode("latin-1", "replace"), lambda b: bytes(x & 0x7F for x in b).decode("ascii")),
+    "hex": _Codec("hex", lambda v: binascii.unhexlify(str(v)), lambda b: bytes(b).hex()),
+    "base64": _Codec("base64", lambda v: base64.b64decode(str(v)), lambda b: base64.b64encode(bytes(b)).decode("ascii")),
+    "json": _Codec("json", *_json("")),
+    "ndjson": _Codec("ndjson", *_json("\n")),
 }
 
 
 def codec(spec: "str | Codec | None") -> Codec:
     """The codec named ``spec`` (or ``spec`` itself when it has encode/decode)."""
     if spec is None:
-        return _NAMED["binary"]
+        return _BINARY
     if not isinstance(spec, str):
         if callable(getattr(spec, "encode", None)) and callable(getattr(spec, "decode", None)):
             return spec
         raise TypeError("a value encoding is a name or an object with encode() and decode()")
-    return _NAMED.get(spec, _NAMED["binary"])
+    return _NAMED.get(spec, _BINARY)

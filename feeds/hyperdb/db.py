@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from hyperparty.events import EventEmitter
 from hyperparty.crypto import random_bytes
 
+from ...storage import open_storage
 from .. import base as _feed_base
 from ..hypercore import Hypercore
 from ..hypercore import crypto as core_crypto
@@ -83,20 +84,9 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         _source_core: Hypercore | None = None,
     ) -> None:
         EventEmitter.__init__(self)
-        if isinstance(storage, str):
-            from ...storage import open_storage
-
-            self._storage = open_storage(storage)
-            self._owns_storage = True
-        else:
-            self._storage = storage
-            self._owns_storage = False
-        if isinstance(key, str):
-            key = bytes.fromhex(key)
-        if isinstance(secret_key, str):
-            secret_key = bytes.fromhex(secret_key)
-        if isinstance(local_secret_key, str):
-            local_secret_key = bytes.fromhex(local_secret_key)
+        self._storage = open_storage(storage)
+        self._owns_storage = isinstance(storage, str)
+        key, secret_key, local_secret_key = (bytes.fromhex(k) if isinstance(k, str) else k for k in (key, secret_key, local_secret_key))
         if key is None and secret_key is not None:
             key = secret_key[32:]
         self._key_arg = key

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .iterator import Iterator
 from .node import Node
+from .steps import Steps
 
 if TYPE_CHECKING:  # pragma: no cover
     from .view import ReadView
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Differ"]
 
 
-class Differ:
+class Differ(Steps):
     def __init__(
         self,
         left: "ReadView",
@@ -35,15 +36,6 @@ class Differ:
         self._reduce = reduce
         self._l: list[Node] | None = None
         self._r: list[Node] | None = None
-
-    def __aiter__(self) -> "Differ":
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        item = await self.next()
-        if item is None:
-            raise StopAsyncIteration
-        return item
 
     async def next(self) -> dict[str, Any] | None:
         while True:

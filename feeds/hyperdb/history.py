@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .node import Node
+from .steps import Steps
 
 if TYPE_CHECKING:  # pragma: no cover
     from .view import ReadView
@@ -19,21 +20,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["History", "KeyHistory"]
 
 
-class History:
+class History(Steps):
     def __init__(self, view: "ReadView", *, reverse: bool = False) -> None:
         self._view = view
         self._reverse = reverse
         self._end: list[int] | None = None
         self._nodes: list[Node | None] = []
-
-    def __aiter__(self) -> "History":
-        return self
-
-    async def __anext__(self) -> Node:
-        node = await self.next()
-        if node is None:
-            raise StopAsyncIteration
-        return node
 
     async def _open(self) -> None:
         heads = await self._view.heads()
@@ -79,21 +71,12 @@ def _gt(a: Node, b: Node) -> bool:
     return a.seq + 1 > clock
 
 
-class KeyHistory:
+class KeyHistory(Steps):
     def __init__(self, view: "ReadView", key: str) -> None:
         self._view = view
         self._key = key
         self._heads: list[Node] | None = None
         self._opened = False
-
-    def __aiter__(self) -> "KeyHistory":
-        return self
-
-    async def __anext__(self) -> list[Node]:
-        nodes = await self.next()
-        if nodes is None:
-            raise StopAsyncIteration
-        return nodes
 
     async def next(self) -> list[Node] | None:
         if not self._opened:

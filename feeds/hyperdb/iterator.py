@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import keys
 from .node import Node
+from .steps import Steps
 
 if TYPE_CHECKING:  # pragma: no cover
     from .view import ReadView
@@ -43,7 +44,7 @@ def _utf16(s: str) -> bytes:
     return s.encode("utf-16-be", "surrogatepass")
 
 
-class Iterator:
+class Iterator(Steps):
     """``async for nodes in it`` or ``await it.next()`` (``None`` at the end)."""
 
     def __init__(
@@ -75,15 +76,6 @@ class Iterator:
         self._reduce = reduce
         self._deletes = deletes
         self._collisions: list[list[Node]] = []
-
-    def __aiter__(self) -> "Iterator":
-        return self
-
-    async def __anext__(self) -> Any:
-        item = await self.next()
-        if item is None:
-            raise StopAsyncIteration
-        return item
 
     async def next(self) -> Any:
         """The next key's nodes (after map/reduce), or ``None`` when done."""
