@@ -11,7 +11,8 @@ JSSTAMP := $(JSDIR)/node_modules/.installed
 
 setup: $(PYSTAMP)
 
-$(PYSTAMP): pyproject.toml
+# setup.py derives the package list from the tree: a new top-level package (its __init__.py) reinstalls
+$(PYSTAMP): pyproject.toml setup.py $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -25,7 +26,7 @@ $(JSSTAMP): $(JSDIR)/package.json $(JSDIR)/package-lock.json
 	touch $@
 
 demo: $(PYSTAMP)
-	$(PY) -m hyperparty.party.demo
+	$(PY) -m hyperparty.cli.demo
 
 test: $(PYSTAMP) $(JSSTAMP)
 	$(PY) -m pytest -q

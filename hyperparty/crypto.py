@@ -44,15 +44,15 @@ _HYPERCORE = b"hypercore"
 def key_pair(seed: bytes | None = None) -> tuple[bytes, bytes]:
     """``(public_key 32 B, secret_key 64 B)``; deterministic when a 32-byte ``seed`` is given."""
     if seed is None:
-        return crypto_sign_keypair()  # type: ignore[no-any-return]
+        return crypto_sign_keypair()
     if len(seed) != 32:
         raise ValueError("seed must be 32 bytes")
-    return crypto_sign_seed_keypair(bytes(seed))  # type: ignore[no-any-return]
+    return crypto_sign_seed_keypair(bytes(seed))
 
 
 def sign(message: bytes, secret_key: bytes) -> bytes:
     """Ed25519 detached signature (64 bytes) of ``message``."""
-    return crypto_sign(message, secret_key)[:64]  # type: ignore[no-any-return]
+    return crypto_sign(message, secret_key)[:64]
 
 
 def verify(message: bytes, signature: bytes, public_key: bytes) -> bool:
@@ -94,4 +94,4 @@ def kdf_derive_from_key(length: int, subkey_id: int, context: bytes, key: bytes)
 
 def shorthash(data: bytes, key: bytes) -> bytes:
     """libsodium ``crypto_shorthash`` (SipHash-2-4): 8 bytes of ``data`` keyed by a 16-byte ``key``."""
-    return crypto_shorthash_siphash24(bytes(data), bytes(key))  # type: ignore[no-any-return]
+    return crypto_shorthash_siphash24(bytes(data), bytes(key))

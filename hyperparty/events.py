@@ -42,7 +42,7 @@ class EventEmitter:
         if not fns:
             return
         for i, registered in enumerate(fns):
-            if registered is fn or getattr(registered, "__wrapped__", None) is fn:
+            if registered == fn or getattr(registered, "__wrapped__", None) == fn:  # == : bound methods
                 del fns[i]
                 return
 

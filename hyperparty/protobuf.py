@@ -31,19 +31,21 @@ Rules (what the JS encoders do, so that ``encode(decode(b)) == b`` for every pay
 Each message class gets a generated encoder and decoder (Python source compiled once per class, the way
 ``collections.namedtuple`` builds its classes): per field a precomputed tag and one branch, no per-field
 dispatch at run time.  ``cls.decode(buf)`` / ``msg.encode()`` / ``msg.encode_into(bytearray)``, or the
-module functions :func:`encode` and :func:`decode`.
+module functions :func:`encode` and :func:`decode`.  A message class that also derives from
+:class:`Message` declares those methods to type checkers (the decorator attaches them at run time).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Self, TypeVar, dataclass_transform
 
 from .varint import VarintError, encode_into as _varint_into
 from .varint import decode as _varint
 
 __all__ = [
+    "Message",
     "message",
     "bind",
     "field",
@@ -105,6 +107,32 @@ class FieldSpec:
         return FIXED64
 
 
+class Message:
+    """Optional base of :func:`message` classes, for type checkers: it declares the codec methods the
+    decorator attaches at run time, so ``Header.decode(buf).type`` and ``msg.encode()`` type-check.
+
+    It adds nothing at run time (no fields, empty ``__slots__``); the class must still be decorated.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # pragma: no cover - attached by bind()
+        __protobuf_fields__: ClassVar[tuple[FieldSpec, ...]]
+
+        @classmethod
+        def decode(cls, buf: Any) -> Self:
+            """Decode ``buf`` (bytes-like); raises :class:`DecodeError` when malformed."""
+            ...
+
+        def encode(self) -> bytes:
+            """The protobuf bytes of this message."""
+            ...
+
+        def encode_into(self, out: bytearray) -> None:
+            """Append the protobuf bytes of this message to ``out``."""
+            ...
+
+
 def field(
     number: int,
     kind: Any,
@@ -141,7 +169,7 @@ def field(
 
 def fields_of(cls: type) -> tuple[FieldSpec, ...]:
     """The protobuf fields of a :func:`message` class, in field-number order."""
-    return cls.__protobuf_fields__  # type: ignore[attr-defined, no-any-return]
+    return cls.__protobuf_fields__  # type: ignore[attr-defined]
 
 
 def value_or_default(msg: Any, name: str) -> Any:
@@ -164,7 +192,7 @@ def encode(msg: Any) -> bytes:
 
 def decode(cls: type[T], buf: Any) -> T:
     """Decode ``buf`` (bytes-like) as a ``cls`` message; raises :class:`DecodeError` when malformed."""
-    return cls.decode(buf)  # type: ignore[attr-defined, no-any-return]
+    return cls.decode(buf)  # type: ignore[attr-defined]
 
 
 # -- run-time helpers used by the generated code ----------------------------------------------------------
@@ -353,7 +381,7 @@ def _build_encoder(cls: type, specs: tuple[FieldSpec, ...]) -> Callable[[Any, by
     if len(lines) == 1:
         lines.append("    pass")
     exec("\n".join(lines), ns)  # noqa: S102 - source built above from the field specs only
-    return ns["encode_into"]  # type: ignore[no-any-return]
+    return ns["encode_into"]
 
 
 def _build_decoder(cls: type, specs: tuple[FieldSpec, ...]) -> Callable[[Any, int, int], Any]:
@@ -433,9 +461,10 @@ def _build_decoder(cls: type, specs: tuple[FieldSpec, ...]) -> Callable[[Any, in
     args = ", ".join(f"{n}=f_{n}" for n in names)
     lines.append(f"    return _cls({args})")
     exec("\n".join(lines), ns)  # noqa: S102 - source built above from the field specs only
-    return ns["decode_range"]  # type: ignore[no-any-return]
+    return ns["decode_range"]
 
 
+@dataclass_transform()  # type checkers see a dataclass; every field defaults to what field() returns
 def message(cls: type[T]) -> type[T]:
     """Class decorator: make ``cls`` a slotted dataclass and give it a compiled protobuf codec.
 

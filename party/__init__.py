@@ -1,7 +1,7 @@
 """The party engine: selective replication of feeds between peers, decided by rules.
 
-Names are imported lazily so that light modules of this package (the CLI's ``core`` commands, the codec)
-load without the whole protocol stack.
+Names are imported lazily so that light modules of this package (the codec, the errors) load without the
+whole protocol stack.
 """
 
 from __future__ import annotations

@@ -23,10 +23,11 @@ import logging
 import secrets
 from typing import Any
 
-from ..feeds.hypercore.crypto import discovery_key as make_discovery_key
+from ..clock import Clock, default_clock
+from ..crypto import discovery_key as make_discovery_key
 from ..protocol.stream import ProtocolStream
 from .errors import PartyExtensionMissing
-from .events import EventEmitter
+from ..events import EventEmitter
 from .peer import EXTENSION, Peer
 from .rules import Rules
 
@@ -99,7 +100,7 @@ class _Connection:
         task.add_done_callback(self._tasks.discard)
 
     def on_handshake(self) -> None:
-        if self.peer is not None:
+        if self.peer is not None or self.channel is None:  # no channel: the stream ended before it opened
             return
         rules = self.party.rules
         if rules.uses_party_extension and not self.stream.remote_supports(EXTENSION):
@@ -176,8 +177,12 @@ class _Connection:
 class Party(EventEmitter):
     """A party: ``Party(key, rules)``; ``party.replicate(live=...)`` makes one connection's stream."""
 
-    def __init__(self, key: bytes, rules: Rules, id: bytes | None = None, **replicate_options: Any) -> None:
+    def __init__(
+        self, key: bytes, rules: Rules, id: bytes | None = None, *, clock: Clock | None = None, **replicate_options: Any
+    ) -> None:
         super().__init__()
+        #: The clock transaction timeouts run on (inject a ManualClock in tests).
+        self.clock: Clock = clock or default_clock()
         key = bytes(key)
         if len(key) != 32:
             raise ValueError("a party key is 32 bytes")
@@ -188,7 +193,7 @@ class Party(EventEmitter):
         self.peers: list[Peer] = []
         #: Options passed to every ``Feed.attach`` (e.g. ``download=False``).
         self.replicate_options: dict[str, Any] = dict(replicate_options)
-        #: When true, ``peer.replicate`` leaves the stream's ``expected_feeds`` alone.
+        #: When true, ``peer.replicate`` leaves the stream's ``expected_feeds`` alone (the caller fixed it).
         self.fixed_expected_feeds = False
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..protocol.stream import ProtocolStream
 from .errors import UnknownParty
-from .events import EventEmitter
+from ..events import EventEmitter
 from .party import Party
 from .peer import EXTENSION
 

@@ -3,8 +3,9 @@
 A transaction (``introduce_feeds`` / ``request``) sends its message with ``Transaction{id}`` (a 12-byte
 random id as 24 hex characters, as in JS); the remote runs its rules hook and sends the same message type
 back with ``Transaction{id, return: true}``.  The awaiting coroutine gets that answer, or
-:class:`TransactionTimeout` after the rules' ``transaction_timeout``, or :class:`PeerClosed` when the
-connection ends first — nothing waits forever on a vanished peer.
+:class:`TransactionTimeout` after the rules' ``transaction_timeout`` on the party's clock
+(:mod:`hyperparty.clock`), or :class:`PeerClosed` when the connection ends first — nothing waits
+forever on a vanished peer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Coroutine
 from . import codec
 from .codec import EphemeralMessage, IntroduceFeeds, Request, Transaction
 from .errors import PeerClosed, TransactionTimeout
-from .events import EventEmitter
+from ..events import EventEmitter
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..feeds import Feed
@@ -59,10 +60,11 @@ class Peer(EventEmitter):
         return list(self._replicated)
 
     async def replicate(self, feed: "Feed", **options: Any) -> bool:
-        """Attach every core of ``feed`` to this connection.  Returns False if it was already attached.
+        """Replicate ``feed`` on this connection: every core now, and every core it learns later.
 
-        In a non-live connection the stream's ``expected_feeds`` follows the number of cores attached,
-        so the connection ends once all of them finished replicating.
+        Returns False if it was already replicated here.  In a non-live connection each core attached
+        (learned ones included) adds one to the stream's expected channel count, so the connection ends
+        once all of them finished replicating (unless the rules manage that count themselves).
         """
         if self.closed:
             raise PeerClosed("the connection to this peer has ended")
@@ -71,10 +73,8 @@ class Peer(EventEmitter):
             return False
         self._replicated[feed.key] = feed
         opts = {"live": self.live, **self.party.replicate_options, **options}
-        if not self.live and not (self.party.fixed_expected_feeds or self.party.rules.manages_expected_feeds):
-            cores = sum(len(f.cores()) for f in self._replicated.values())
-            self.stream.expected_feeds = cores
-        await feed.attach(self.stream, **opts)
+        count = not self.live and not (self.party.fixed_expected_feeds or self.party.rules.manages_expected_feeds)
+        await feed.attach(self.stream, count=count, **opts)
         return True
 
     # -- messages ----------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ class Peer(EventEmitter):
         for k in keys:
             if len(k) != 32:
                 raise ValueError("feed keys are 32 bytes")
-        answer = await self._transact(lambda tx: IntroduceFeeds(tx, tuple(keys)))
+        answer = await self._transact(lambda tx: IntroduceFeeds(tx, list(keys)))
         return list(answer.keys)
 
     async def request(self, type: str, value: bytes = b"") -> tuple[str | None, bytes | None]:
@@ -106,14 +106,21 @@ class Peer(EventEmitter):
         tx_id = secrets.token_bytes(12).hex()
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending[tx_id] = future
+        timer = None
         try:
             self._send(build(Transaction(tx_id)))
             timeout = self.party.rules.transaction_timeout
-            try:
-                return await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
-                raise TransactionTimeout() from None
+            if timeout is not None:
+
+                def expire() -> None:
+                    if not future.done():
+                        future.set_exception(TransactionTimeout())
+
+                timer = self.party.clock.call_later(timeout, expire)
+            return await future
         finally:
+            if timer is not None:
+                timer.cancel()
             self._pending.pop(tx_id, None)
 
     # -- incoming ----------------------------------------------------------------------------------
@@ -147,7 +154,7 @@ class Peer(EventEmitter):
                 keys = await rules.on_introduce_feeds(self, list(message.keys))
                 answer: codec.PartyMessage = IntroduceFeeds(
                     Transaction(message.transaction.id, True) if message.transaction else None,
-                    tuple(keys or ()),
+                    list(keys or ()),
                 )
             else:
                 result = await rules.on_request(self, message.type, message.value)

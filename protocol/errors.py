@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ProtocolError", "MessageTooLarge", "InvalidHeader", "TooManyFeeds", "InvalidFeedMessage",
-    "FirstFeedMismatch", "MissingNonce", "TooManyQueued", "RemoteTimeout", "StreamDestroyed",
+    "FirstFeedMismatch", "MissingNonce", "TooManyQueued", "RemoteTimeout",
     "BufferLimitExceeded",
 ]
 
@@ -55,7 +55,3 @@ class RemoteTimeout(ProtocolError):
 
 class BufferLimitExceeded(ProtocolError):
     """More bytes buffered than the configured bound (e.g. data sent before any key could be known)."""
-
-
-class StreamDestroyed(Exception):
-    """An operation on a stream that was already destroyed or finalized."""

@@ -1,9 +1,12 @@
 """``ProtocolStream``: one hypercore-protocol 6 connection, with channels, handshake and extensions.
 
-Still sans-IO: bytes come in through :meth:`ProtocolStream.receive` (and :meth:`receive_eof`), bytes
-to send are taken with :meth:`data_to_send` (a transport registers :meth:`set_output_listener` to be told
-when there are some), and the keep-alive clock advances only when :meth:`tick` is called — the transport
-calls it every ``timeout / 4`` seconds, tests call it by hand.  See :mod:`hyperparty.protocol.transport`.
+Sans-IO (no asyncio, no sockets, no clock): bytes come in through :meth:`ProtocolStream.receive` (and
+:meth:`receive_eof`), bytes to send are taken with :meth:`data_to_send` (a transport registers
+:meth:`set_output_listener` to be told when there are some), and the keep-alive clock advances only when
+:meth:`tick` is called — the transport calls it every ``timeout / 4`` seconds of its injected clock, tests
+call it by hand.  Work JS defers to the next tick (delivering messages queued on a channel we open late)
+goes through :attr:`ProtocolStream.schedule`, which a transport sets to its loop's ``call_soon``; without
+one it runs before :meth:`ProtocolStream.feed` returns.  See :mod:`hyperparty.protocol.transport`.
 
 Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md):
 
@@ -14,8 +17,10 @@ Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md)
   destroys the stream) and delivered when we open it.  Extension frames are only delivered to opened
   channels.
 * There is no close message: ``channel.close()`` is local.  With ``expected_feeds > 0`` each close counts
-  down; at zero the stream *prefinalizes* (``prefinalize`` listeners get a ``done(error=None)``
-  callback; with none it finalizes at once).  :meth:`finalize` ends gracefully (the transport sends EOF;
+  down; at zero the stream *prefinalizes*: every ``prefinalize`` listener gets a ``done(error=None)``
+  callback and may first raise the count (:meth:`ProtocolStream.add_expected_feeds`) for channels still
+  to come, as hyperdb does for writers learned during the session; once every listener called ``done``
+  the stream finalizes if the count is still zero (with no listener it finalizes at once).  :meth:`finalize` ends gracefully (the transport sends EOF;
   the remote finalizes when it sees it); :meth:`destroy` aborts with an error.
 
 Channel handlers are plain objects; each of these methods is optional:
@@ -30,13 +35,12 @@ Stream events (``stream.on(name, fn)``): ``feed`` (discovery_key), ``handshake``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import Any, Callable, Iterable
 
+from ..crypto import discovery_key as make_discovery_key
 from ..events import EventEmitter
-from ..feeds.hypercore.crypto import discovery_key as make_discovery_key
 from . import messages as m
 from .errors import (
     InvalidFeedMessage,
@@ -75,10 +79,6 @@ class Channel:
     def opened(self) -> bool:
         """Opened locally (we sent its Feed)."""
         return self.local_id is not None
-
-    @property
-    def remote_opened(self) -> bool:
-        return self.remote_id is not None
 
     def send(self, message) -> None:
         """Send a message (one of :mod:`hyperparty.protocol.messages`) on this channel."""
@@ -180,7 +180,9 @@ class ProtocolStream(EventEmitter):
         self._batch: list = []  # (handler, channel) to call on_batch_end for after this input chunk
         self._resume = False
         self._output_listener: Callable[[], None] | None = None
-        self._closed_future: asyncio.Future | None = None
+        #: ``schedule(fn)`` runs ``fn`` soon, after the current call returns (a transport sets its loop's
+        #: ``call_soon``); None runs deferred work before the call that deferred it returns.
+        self.schedule: Callable[[Callable[[], None]], Any] | None = None
 
     def __repr__(self) -> str:
         state = "destroyed" if self.destroyed else "open"
@@ -197,6 +199,12 @@ class ProtocolStream(EventEmitter):
     def expected_feeds(self, value: int) -> None:
         self._expected_feeds = value
 
+    def add_expected_feeds(self, n: int) -> None:
+        """Expect ``n`` more channels to close before the stream finalizes (added, never overwritten)."""
+        if n < 0:
+            raise ValueError("the expected channel count only grows")
+        self._expected_feeds += n
+
     @property
     def closed(self) -> bool:
         return self.destroyed
@@ -212,11 +220,6 @@ class ProtocolStream(EventEmitter):
 
     def channel(self, discovery_key: bytes) -> Channel | None:
         return self._by_dk.get(bytes(discovery_key))
-
-    @property
-    def remote_discovery_keys(self) -> list[bytes]:
-        """Discovery keys of every channel the remote opened (and we did not close)."""
-        return [ch.discovery_key for ch in self._remote.values() if not ch.closed]
 
     # -- output ----------------------------------------------------------------------------------------
 
@@ -284,9 +287,9 @@ class ProtocolStream(EventEmitter):
         if ch._queue:
             # like JS, messages that arrived before we opened the channel are delivered on the next tick,
             # after the caller of feed() finished setting up
-            try:
-                asyncio.get_running_loop().call_soon(self._flush_queue, ch)
-            except RuntimeError:
+            if self.schedule is not None:
+                self.schedule(lambda: self._flush_queue(ch))
+            else:
                 self._flush_queue(ch)
         if self.wire.unparsed:
             self._resume_parsing()
@@ -330,14 +333,18 @@ class ProtocolStream(EventEmitter):
                 self._prefinalize()
 
     def _prefinalize(self) -> None:
-        if self.listener_count("prefinalize") == 0:
+        waiting = self.listener_count("prefinalize")
+        if waiting == 0:
             self.finalize()
             return
+        pending = [waiting]
 
         def done(error: BaseException | None = None) -> None:
             if error is not None:
                 self.destroy(error)
-            elif self._expected_feeds == 0:
+                return
+            pending[0] -= 1
+            if pending[0] == 0 and self._expected_feeds == 0:
                 self.finalize()
 
         self.emit("prefinalize", done)
@@ -540,22 +547,3 @@ class ProtocolStream(EventEmitter):
 
     def _emit_close(self, error: BaseException | None) -> None:
         self.emit("close", error)
-        fut = self._closed_future
-        if fut is not None and not fut.done():
-            fut.set_result(error)
-
-    async def wait_closed(self) -> BaseException | None:
-        """Wait until the stream ended; returns the error it was destroyed with (None when finalized)."""
-        if self.destroyed:
-            return self.error
-        if self._closed_future is None:
-            self._closed_future = asyncio.get_running_loop().create_future()
-        return await asyncio.shield(self._closed_future)
-
-    # -- conveniences ----------------------------------------------------------------------------------
-
-    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> BaseException | None:
-        """Run this stream over an asyncio connection until it ends (see :func:`transport.run_stream`)."""
-        from .transport import run_stream
-
-        return await run_stream(self, reader, writer)

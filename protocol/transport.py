@@ -10,6 +10,11 @@ The stream itself does no I/O; these move its bytes:
 * :func:`connect_tcp` / :func:`serve_tcp`: TCP client and server built on it.
 * :func:`pipe`: two streams wired together in memory (tests), delivering on the next loop iteration
   like a socket would.
+* :func:`wait_closed`: wait until a stream ended and get its error.
+
+Every keep-alive tick comes from an injected :class:`~hyperparty.clock.Clock` (default: the loop's), so
+tests drive timeouts with a :class:`~hyperparty.clock.ManualClock`.  The transports also give the stream
+the loop's ``call_soon`` as its :attr:`~hyperparty.protocol.stream.ProtocolStream.schedule`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import contextlib
 import logging
 from typing import Callable
 
+from ..clock import Clock, default_clock
 from .stream import ProtocolStream
 
-__all__ = ["run_stream", "connect_tcp", "serve_tcp", "pipe", "Pipe"]
+__all__ = ["run_stream", "connect_tcp", "serve_tcp", "pipe", "Pipe", "wait_closed"]
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +43,12 @@ async def run_stream(
     *,
     read_size: int = READ_SIZE,
     high_water: int = HIGH_WATER,
+    clock: Clock | None = None,
 ) -> BaseException | None:
     """Run ``stream`` over a connection until it ends; returns its error (None when it ended cleanly)."""
+    clock = clock or default_clock()
     wake = asyncio.Event()
+    _bind_loop(stream)
     stream.set_output_listener(wake.set)
     transport = writer.transport
 
@@ -70,7 +79,7 @@ async def run_stream(
     async def tick_loop() -> None:
         interval = stream.timeout / 4
         while not stream.destroyed:
-            await asyncio.sleep(interval)
+            await clock.sleep(interval)
             stream.tick()
 
     tasks = [asyncio.ensure_future(write_loop()), asyncio.ensure_future(read_loop())]
@@ -79,8 +88,8 @@ async def run_stream(
     try:
         done, _ = await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
         for t in done:
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None:
                 stream.destroy(exc)
                 if not isinstance(exc, (ConnectionError, OSError)):
                     raise exc  # a bug, not a network failure: let it surface
@@ -114,19 +123,43 @@ async def run_stream(
     return stream.error
 
 
+def _bind_loop(stream: ProtocolStream) -> None:
+    if stream.schedule is None:
+        stream.schedule = asyncio.get_running_loop().call_soon
+
+
+async def wait_closed(stream: ProtocolStream) -> BaseException | None:
+    """Wait until ``stream`` ended; returns the error it was destroyed with (None when it finalized)."""
+    if stream.destroyed:
+        return stream.error
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def on_close(error: BaseException | None) -> None:
+        if not future.done():
+            future.set_result(error)
+
+    stream.on("close", on_close)
+    try:
+        return await asyncio.shield(future)
+    finally:
+        stream.off("close", on_close)
+
+
 async def _drain_until_eof(reader: asyncio.StreamReader) -> None:
     while await reader.read(READ_SIZE):
         pass
 
 
-async def connect_tcp(host: str, port: int, stream: ProtocolStream) -> asyncio.Task:
+async def connect_tcp(host: str, port: int, stream: ProtocolStream, *, clock: Clock | None = None) -> asyncio.Task:
     """Connect to ``host:port`` and run ``stream`` on the connection in a background task (returned)."""
     reader, writer = await asyncio.open_connection(host, port)
     _nodelay(writer)
-    return asyncio.ensure_future(run_stream(stream, reader, writer))
+    return asyncio.ensure_future(run_stream(stream, reader, writer, clock=clock))
 
 
-async def serve_tcp(host: str, port: int, make_stream: Callable[[], ProtocolStream]) -> asyncio.AbstractServer:
+async def serve_tcp(
+    host: str, port: int, make_stream: Callable[[], ProtocolStream], *, clock: Clock | None = None
+) -> asyncio.Server:
     """Listen on ``host:port``; each connection runs a fresh ``make_stream()``.  Port 0 picks a free port."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -137,7 +170,12 @@ async def serve_tcp(host: str, port: int, make_stream: Callable[[], ProtocolStre
             log.exception("could not make a stream for an incoming connection")
             writer.close()
             return
-        await run_stream(stream, reader, writer)
+        try:
+            await run_stream(stream, reader, writer, clock=clock)
+        except asyncio.CancelledError:
+            # the loop is shutting down (asyncio.run cancels what is left): the stream was destroyed on the
+            # way out; ending normally keeps asyncio's start_server callback from logging the cancellation
+            pass
 
     return await asyncio.start_server(on_connection, host, port)
 
@@ -154,10 +192,15 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
 class Pipe:
     """Two streams connected in memory; bytes are delivered on the next event-loop iteration."""
 
-    def __init__(self, a: ProtocolStream, b: ProtocolStream, *, ticks: float | None = None) -> None:
+    def __init__(
+        self, a: ProtocolStream, b: ProtocolStream, *, ticks: float | None = None, clock: Clock | None = None
+    ) -> None:
         self.a = a
         self.b = b
+        self.clock = clock or default_clock()
         self._loop = asyncio.get_running_loop()
+        _bind_loop(a)
+        _bind_loop(b)
         self._scheduled = {id(a): False, id(b): False}
         self._eof_sent: set[int] = set()
         self.bytes = {id(a): 0, id(b): 0}
@@ -186,15 +229,16 @@ class Pipe:
 
     async def _ticks(self, interval: float) -> None:
         while not (self.a.destroyed and self.b.destroyed):
-            await asyncio.sleep(interval)
+            await self.clock.sleep(interval)
             self.a.tick()
             self.b.tick()
 
     async def wait(self) -> tuple[BaseException | None, BaseException | None]:
         """Wait until both streams ended; returns their errors."""
-        return await self.a.wait_closed(), await self.b.wait_closed()
+        return await wait_closed(self.a), await wait_closed(self.b)
 
 
-def pipe(a: ProtocolStream, b: ProtocolStream, *, ticks: float | None = None) -> Pipe:
-    """Connect two streams in memory (``ticks``: run their keep-alive clocks every that many seconds)."""
-    return Pipe(a, b, ticks=ticks)
+def pipe(a: ProtocolStream, b: ProtocolStream, *, ticks: float | None = None, clock: Clock | None = None) -> Pipe:
+    """Connect two streams in memory (``ticks``: tick their keep-alive clocks every that many seconds of
+    ``clock``)."""
+    return Pipe(a, b, ticks=ticks, clock=clock)

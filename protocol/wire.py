@@ -32,7 +32,8 @@ from .errors import (
     MissingNonce,
 )
 from .messages import Feed, MessageError
-from .varint import VarintError, encode_into
+from ..varint import VarintError, encode_into
+from ..varint import decode as _varint
 
 __all__ = ["Wire", "MAX_FRAME", "KEEP_ALIVE"]
 
@@ -127,6 +128,7 @@ class Wire:
     def data_to_send(self) -> bytes:
         """Take everything queued for the transport (encrypting what needs it)."""
         if self._plain:
+            assert self._tx is not None  # frames are held back in _plain only once the cipher exists
             self._out += self._tx.xor(self._plain)
             self._plain.clear()
         out = bytes(self._out)
@@ -222,7 +224,7 @@ class Wire:
                 continue
             body = memoryview(buf)[p:pos]
             try:
-                header, hp = messages._varint(body, 0)
+                header, hp = _varint(body, 0)
             except VarintError:
                 body.release()
                 raise InvalidHeader() from None

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from hyperparty.party.cli import CommandLine, main
-from hyperparty.party.cli_core import block_text
+from hyperparty.cli import CommandLine, main
+from hyperparty.cli.common import block_text
 
 try:
     from hyperparty.storage import open_storage
@@ -114,7 +114,7 @@ def test_errors_go_to_stderr(storage: str, capsys) -> None:
 
 
 def test_module_runs_as_a_program(storage: str) -> None:
-    cmd = [sys.executable, "-m", "hyperparty.party.cli", "core", "init", "--storage", storage]
+    cmd = [sys.executable, "-m", "hyperparty", "core", "init", "--storage", storage]
     result = subprocess.run(cmd, capture_output=True, timeout=60, text=True)
     assert result.returncode == 0, result.stderr
     key = json.loads(result.stdout)["key"]
@@ -146,7 +146,7 @@ def test_registering_commands_from_other_modules(capsys) -> None:
 def test_core_demo(tmp_path, capsys) -> None:
     if open_storage is None:
         pytest.skip("hyperparty.storage.open_storage is not available yet")
-    from hyperparty.party.demo import core_demo
+    from hyperparty.cli.demo import core_demo
 
     lines = core_demo(str(tmp_path / "demo"))
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

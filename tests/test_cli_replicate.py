@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 
-CLI = [sys.executable, "-m", "hyperparty.party.cli", "core"]
+CLI = [sys.executable, "-m", "hyperparty.cli", "core"]
 
 
 async def run(*args: str, timeout: float = 30) -> tuple[int, list[dict], str]:
@@ -68,3 +68,29 @@ async def test_fetch_errors_are_clear():
     assert rc == 1 and "cannot connect" in err and lines == []
     rc, lines, err = await run("fetch", "nothex", "--connect", "127.0.0.1:1")
     assert rc == 1 and "KEY is not hex" in err
+
+
+async def test_fetch_from_a_silent_or_wrong_server_ends_with_a_clear_error(tmp_path):
+    async def silent(reader, writer):
+        await reader.read()
+        writer.close()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        rc, lines, err = await run("fetch", "ab" * 32, "--connect", f"127.0.0.1:{port}", "--timeout", "0.5")
+        assert rc == 1 and "nothing arrived from" in err and lines == []
+    finally:
+        listener.close()
+
+    server = await asyncio.create_subprocess_exec(*CLI, "serve", "--storage", "memory", stdout=asyncio.subprocess.PIPE,
+                                                  stderr=asyncio.subprocess.PIPE)
+    try:
+        info = json.loads(await asyncio.wait_for(server.stdout.readline(), 20))
+        rc, lines, err = await run("fetch", "cd" * 32, "--connect", f"127.0.0.1:{info['port']}")
+        assert rc == 1 and "First shared hypercore must be the same" in err and lines == []
+    finally:
+        server.kill()
+        await server.wait()
+    rc, lines, err = await run("fetch", "ab" * 32, "--connect", "127.0.0.1:1", "--timeout", "0")
+    assert rc == 1 and "--timeout must be > 0" in err

@@ -196,26 +196,3 @@ async def test_compat_signature() -> None:
     assert [r.index for r in roots] == [1, 4]
     assert crypto.verify(crypto.tree_hash(roots), bytes.fromhex(COMPAT_SIGNATURE), core.key)
 
-
-def test_merkle_generator_reproduces_steps() -> None:
-    from hyperparty.feeds.hypercore.merkle import MerkleGenerator, Node
-
-    gen = MerkleGenerator()
-    for step in VECTORS["steps"]:
-        nodes = gen.next(bytes.fromhex(step["block"]["hex"]))
-        assert nodes[0].index == 2 * step["append"]  # the leaf first, then parents bottom-up
-        assert sorted((n.index, n.hash.hex(), n.size) for n in nodes) == sorted(
-            (n["index"], n["hash"], n["size"]) for n in step["newNodes"]
-        )
-        assert [(r.index, r.hash.hex(), r.size) for r in gen.roots] == [
-            (r["index"], r["hash"], r["size"]) for r in step["roots"]
-        ]
-    # restarting from stored roots continues the same tree
-    roots = [Node(r["index"], bytes.fromhex(r["hash"]), r["size"]) for r in VECTORS["steps"][6]["roots"]]
-    resumed = MerkleGenerator(roots)
-    assert resumed.blocks == 7
-    batch = resumed.next_batch([bytes.fromhex(s["block"]["hex"]) for s in VECTORS["steps"][7:]])
-    assert [(r.index, r.hash.hex()) for r in resumed.roots] == [
-        (r["index"], r["hash"]) for r in VECTORS["steps"][-1]["roots"]
-    ]
-    assert {n.index for n in batch} == {n["index"] for s in VECTORS["steps"][7:] for n in s["newNodes"]}

@@ -11,7 +11,7 @@ from hyperparty.feeds.hypercore import Hypercore
 from hyperparty.party import Party, PartyMap, PeerClosed, Rules, TransactionTimeout
 from hyperparty.party.errors import PartyExtensionMissing, UnknownParty
 from hyperparty.protocol.stream import ProtocolStream
-from hyperparty.protocol.transport import pipe
+from hyperparty.protocol.transport import wait_closed, pipe
 from hyperparty.storage.memory import MemoryStorage
 
 from util import eventually as wait_for
@@ -101,7 +101,7 @@ async def test_hooks_run_in_order_and_transactions_answer():
     assert await reader.get(1) == b"two"
     assert ("find_feed", writer.discovery_key) in ra.calls
     a.destroy()
-    await asyncio.wait_for(b.wait_closed(), 5)
+    await asyncio.wait_for(wait_closed(b), 5)
 
 
 async def test_ephemeral_messages_both_ways():
@@ -158,7 +158,7 @@ async def test_remote_without_party_extension_is_refused():
     plain = ProtocolStream(live=True, extensions=["something-else"])
     plain.feed(key)
     pipe(a, plain)
-    err = await asyncio.wait_for(a.wait_closed(), 5)
+    err = await asyncio.wait_for(wait_closed(a), 5)
     assert isinstance(err, PartyExtensionMissing)
     assert not pa.peers and isinstance(errors[0], PartyExtensionMissing)
 
@@ -172,8 +172,8 @@ async def test_wrong_party_key_cannot_read_anything():
     pa = Party(good, ra)
     pb = Party(secrets.token_bytes(32), RecordingRules())
     a, b, _ = connect(pa, pb)
-    err_a = await asyncio.wait_for(a.wait_closed(), 5)
-    await asyncio.wait_for(b.wait_closed(), 5)
+    err_a = await asyncio.wait_for(wait_closed(a), 5)
+    await asyncio.wait_for(wait_closed(b), 5)
     assert err_a is not None
     assert not pa.peers and not pb.peers
     assert ra.calls == []  # no hook ever ran: nothing was readable
@@ -197,6 +197,6 @@ async def test_party_map_routes_by_discovery_key_and_refuses_unknown_parties():
     server_side = served.replicate(live=True)
     client_side = stranger.replicate(live=True)
     pipe(server_side, client_side)
-    err = await asyncio.wait_for(server_side.wait_closed(), 5)
+    err = await asyncio.wait_for(wait_closed(server_side), 5)
     assert isinstance(err, UnknownParty) and isinstance(errors[0], UnknownParty)
-    await asyncio.wait_for(client_side.wait_closed(), 5)
+    await asyncio.wait_for(wait_closed(client_side), 5)

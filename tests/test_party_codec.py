@@ -13,7 +13,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VECTORS = json.loads((SHARED / "vectors" / "protocol.json").read_text())["partyMessages"]
 
 CASES = {
-    "IntroduceFeedsRequest": IntroduceFeeds(Transaction("tx-1"), (b"\x01" * 32, b"\x02" * 32)),
+    "IntroduceFeedsRequest": IntroduceFeeds(Transaction("tx-1"), [b"\x01" * 32, b"\x02" * 32]),
     "IntroduceFeedsAnswer": IntroduceFeeds(Transaction("tx-1", True)),
     "RequestRequest": Request(Transaction("tx-2"), "text", b"ping"),
     "RequestAnswer": Request(Transaction("tx-2", True), "echo", b"ping"),
@@ -53,7 +53,7 @@ def test_truncated_inner_message_raises():
 
 _tx = st.builds(Transaction, st.text(max_size=30), st.one_of(st.none(), st.booleans()))
 _messages = st.one_of(
-    st.builds(IntroduceFeeds, st.one_of(st.none(), _tx), st.lists(st.binary(min_size=32, max_size=32), max_size=5).map(tuple)),
+    st.builds(IntroduceFeeds, st.one_of(st.none(), _tx), st.lists(st.binary(min_size=32, max_size=32), max_size=5)),
     st.builds(Request, st.one_of(st.none(), _tx), st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.binary(max_size=200))),
     st.builds(EphemeralMessage, st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.binary(max_size=200))),
 )

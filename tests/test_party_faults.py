@@ -10,6 +10,7 @@ import time
 import pytest
 
 from hyperparty.party import Party, TransactionTimeout
+from hyperparty.protocol.transport import wait_closed
 from hyperparty.party.chat import ChatNode
 from hyperparty.party.codec import PartyCodecError
 from hyperparty.party.peer import EXTENSION
@@ -60,9 +61,9 @@ async def test_corrupt_party_payload_drops_the_connection():
     peer = await first_peer(pa)
     await first_peer(pb)
     peer.channel.extension(EXTENSION, b"\x0a\xff\xff\xff")  # AnyType.type with a length running past the end
-    err = await asyncio.wait_for(b.wait_closed(), 5)
+    err = await asyncio.wait_for(wait_closed(b), 5)
     assert isinstance(err, PartyCodecError) and isinstance(errors[0], PartyCodecError)
-    await asyncio.wait_for(a.wait_closed(), 5)  # the other side sees the connection end
+    await asyncio.wait_for(wait_closed(a), 5)  # the other side sees the connection end
 
 
 async def test_twenty_peers_converge():

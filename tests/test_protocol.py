@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hyperparty.protocol import ProtocolStream, pipe
+from hyperparty.protocol.transport import wait_closed
 from hyperparty.protocol import messages as m
-from hyperparty.protocol import varint
+from hyperparty import protobuf as pb
+from hyperparty import varint
 from hyperparty.protocol.cipher import XSalsa20
 from hyperparty.protocol.errors import (
     BufferLimitExceeded,
@@ -267,7 +269,7 @@ async def test_too_many_messages_on_an_unopened_channel():
     ch = a.feed(bytes(31) + b"\x02")
     for i in range(18):
         ch.have(i)
-    err = await asyncio.wait_for(b.wait_closed(), 2)
+    err = await asyncio.wait_for(wait_closed(b), 2)
     assert isinstance(err, TooManyQueued)
     assert str(err) == "Remote sent too many messages on an unopened feed"
 
@@ -442,7 +444,7 @@ async def test_tcp_transport_finalize_hostile_close_and_no_leaked_tasks():
     await asyncio.sleep(0.05)
     ch.close()  # expected_feeds 1 -> 0: finalize; the server finalizes on EOF
     assert await asyncio.wait_for(task, 5) is None
-    assert await asyncio.wait_for(served[0][0].wait_closed(), 5) is None
+    assert await asyncio.wait_for(wait_closed(served[0][0]), 5) is None
     assert [x.start for x in served[0][1].messages] == [1, 1, 1]
 
     # a raw peer that sends half a frame and disconnects
@@ -450,7 +452,7 @@ async def test_tcp_transport_finalize_hostile_close_and_no_leaked_tasks():
     writer.write(first_frame()[:20])
     await writer.drain()
     writer.close()
-    await asyncio.wait_for(served[1][0].wait_closed(), 5)
+    await asyncio.wait_for(wait_closed(served[1][0]), 5)
     assert served[1][0].destroyed and served[1][0].channels == []
     server.close()
     await server.wait_closed()
@@ -499,7 +501,7 @@ async def test_large_extension_payloads_cross_tcp_intact():
 def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
     payload = m.encode(msg) + extra  # trailing bytes: unknown fields, or garbage
     try:
-        general = m.Data.parse(m._fields(payload, 0, len(payload)))
-    except (m.MessageError, varint.VarintError):
+        general = m.Data.decode(payload)
+    except (m.MessageError, pb.DecodeError, varint.VarintError):
         general = None
     assert m.decode(9, payload) == general

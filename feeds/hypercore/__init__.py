@@ -1,10 +1,10 @@
 """hypercore 7.7.1 in Python: a signed append-only log, byte-compatible with the JS files and proofs.
 
 ``Hypercore`` is the feed; the modules below it each implement one piece of the JS stack:
-``flat_tree`` (index math), ``crypto`` (hashes, keys, signatures), ``merkle`` (node generator), ``rle``
+``flat_tree`` (index math), ``crypto`` (tree hashes), ``rle``
 (bitfield-rle), ``bitfield`` (the persisted page layout), ``tree_index`` (proof/digest logic), ``format``
 (file headers and slots), ``verify`` (checking a block against a proof), ``integrity`` (open-time
-signature check, torn-tail recovery, audit), ``selections`` (download/wait bookkeeping), ``events``,
+signature check, torn-tail recovery, audit), ``selections`` (download/wait bookkeeping),
 ``errors``.
 """
 
@@ -13,14 +13,17 @@ from .errors import (
     AnotherHypercoreError,
     BlockChecksumError,
     BlockNotAvailable,
+    BlockTooLargeError,
     ChecksumError,
     CorruptStorageError,
+    DamagedFeedError,
     DataSizeError,
     FeedClosedError,
     FeedNotWritableError,
     GetTimeoutError,
     HypercoreError,
     LocalSignatureError,
+    MissingKeyError,
     MissingRootsError,
     MissingSignatureError,
     NodeNotFoundError,
@@ -28,7 +31,9 @@ from .errors import (
     NoProofError,
     NotOpenError,
     NotWritableError,
+    ReadOnlyFeedError,
     RequestCancelledError,
+    SecretKeyError,
     SignatureNotFoundError,
     SignatureVerificationError,
     VerificationError,
@@ -46,14 +51,17 @@ __all__ = [
     "AnotherHypercoreError",
     "BlockChecksumError",
     "BlockNotAvailable",
+    "BlockTooLargeError",
     "ChecksumError",
     "CorruptStorageError",
+    "DamagedFeedError",
     "DataSizeError",
     "FeedClosedError",
     "FeedNotWritableError",
     "GetTimeoutError",
     "HypercoreError",
     "LocalSignatureError",
+    "MissingKeyError",
     "MissingRootsError",
     "MissingSignatureError",
     "NodeNotFoundError",
@@ -61,7 +69,9 @@ __all__ = [
     "NoProofError",
     "NotOpenError",
     "NotWritableError",
+    "ReadOnlyFeedError",
     "RequestCancelledError",
+    "SecretKeyError",
     "SignatureNotFoundError",
     "SignatureVerificationError",
     "VerificationError",

@@ -19,7 +19,7 @@ see ``core.py`` for why) to be written whole, as JS does.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Literal, overload
 
 from . import flat_tree, rle
 from .errors import CorruptStorageError
@@ -79,6 +79,12 @@ class Pager:
         self.length = 0
         self._dirty: list[int] = []
         self._dirty_set: set[int] = set()
+
+    @overload
+    def get(self, j: int, no_allocate: Literal[False] = False) -> bytearray: ...
+
+    @overload
+    def get(self, j: int, no_allocate: bool) -> bytearray | None: ...
 
     def get(self, j: int, no_allocate: bool = False) -> bytearray | None:
         page = self.pages.get(j)
@@ -270,7 +276,7 @@ class Bitfield:
         set_index = self._set_index
         changed = 0
         last_page = -1
-        page = None
+        page: bytearray  # loaded on the first iteration (last_page starts at -1)
         i = start
         while i < end:
             b = i >> 3
@@ -278,9 +284,8 @@ class Bitfield:
             stop = min(8, first + end - i)  # bits [first, stop) of byte b
             j = b >> 10
             if j != last_page:
-                page = pages.get(j)
-                if page is None:
-                    page = pager.get(j)
+                cached = pages.get(j)
+                page = cached if cached is not None else pager.get(j)
                 last_page = j
             off = b & 1023
             old = page[off]
@@ -353,11 +358,6 @@ class Bitfield:
             at = (q - first) * DATA_PAGE_SIZE
             out[at : at + DATA_PAGE_SIZE] = page[0:DATA_PAGE_SIZE]
         return rle.encode(out)
-
-    def data_page(self, j: int) -> bytes | None:
-        """The 1024 data-region bytes of page ``j`` (blocks ``8192*j ..``), or None when absent."""
-        page = self.pages.pages.get(j)
-        return None if page is None else bytes(page[0:DATA_PAGE_SIZE])
 
     def first_missing(self, start: int, end: int) -> int:
         """First block in ``[start, end)`` whose data bit is 0, or -1.
@@ -469,10 +469,6 @@ class Bitfield:
         ite.seek(0)
         return ite
 
-    def next_missing(self, start: int = 0, end: int = 0) -> int:
-        """First block index in ``[start, end)`` that is not stored, or -1."""
-        return self.iterator(start, end).next()
-
     # -- persistence ---------------------------------------------------------------------------------
 
     def take_dirty_pages(self) -> list[tuple[int, bytes]]:
@@ -539,13 +535,6 @@ class BitfieldIterator:
                 self._byte = data.get_byte(self._pos)
                 free = _NEXT_DATA_0_BIT[self._byte]
         self._byte |= _DATA_ITERATE_MASK[free]
-        n = 8 * self._pos + free
-        return n if n < self.end else -1
-
-    def peek(self) -> int:
-        if self._pos == -1:
-            return -1
-        free = _NEXT_DATA_0_BIT[self._byte]
         n = 8 * self._pos + free
         return n if n < self.end else -1
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ...storage.base import OutOfRangeError, RandomAccessFile
 from .errors import NodeNotFoundError, SignatureNotFoundError
-from .merkle import Node
+from ...protocol.messages import Node
 
 __all__ = [
     "HEADER_SIZE",
@@ -126,10 +126,6 @@ class TreeFile:
 
     def put(self, index: int, hash: bytes, size: int) -> None:
         self.file.write(HEADER_SIZE + NODE_SIZE * index, hash + size.to_bytes(8, "big"))
-
-    def put_batch(self, first_index: int, buf: bytes) -> None:
-        """Write consecutive 40-byte slots starting at node ``first_index`` in one write."""
-        self.file.write(HEADER_SIZE + NODE_SIZE * first_index, buf)
 
     def clear_cache(self) -> None:
         self.cache.clear()

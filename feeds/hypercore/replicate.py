@@ -32,19 +32,21 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ...protocol import messages as m
 from ...protocol.stream import Channel, ProtocolStream
-from .errors import HypercoreError, NodeNotFoundError, NoProofError
+from .errors import BlockChecksumError, HypercoreError, NodeNotFoundError, NoProofError
 from .ranges import RangeSet, runs_from_bits
 from .rle import RLEError
 from .rle import decode as rle_decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Hypercore
+    from .tree_index import TreeIndex
 
-__all__ = ["ReplicationPeer", "attach", "attach_sync", "replicate", "RequestTimeout", "WANT_WINDOW", "DEFAULT_MAX_REQUESTS"]
+__all__ = ["ReplicationPeer", "attach_sync", "RequestTimeout", "WANT_WINDOW", "DEFAULT_MAX_REQUESTS"]
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class ReplicationPeer:
         self.remote_length = 0
         self.remote_want = False
         self.remote_downloading = True
-        self.remote_tree = None
+        self.remote_tree: TreeIndex | None = None
         self.wants: set[int] | None = set()
         self.inflight_wants = 0
         self.inflight: list[list[int]] = []  # [ticks, index, bytes, hash]
@@ -113,7 +115,8 @@ class ReplicationPeer:
         self._have_seen = False
         self._last_seek_bytes = -1
         self._needs_update = False
-        self._batch_txn = None  # storage transaction open while a received chunk's Data are stored
+        # storage transaction open while a received chunk's Data are stored
+        self._batch_txn: AbstractContextManager[None] | None = None
 
     def __repr__(self) -> str:
         return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
@@ -229,13 +232,15 @@ class ReplicationPeer:
 
     def _on_want(self, msg: m.Want) -> None:
         core = self.core
+        channel = self.channel
+        assert channel is not None  # messages arrive on an open channel
         length = msg.length or 0
         if msg.start % 8192 or length % 8192:
             return
         if not self.remote_want and core.length > 0 and core.has(core.length - 1):
-            self.channel.have(core.length - 1)
+            channel.have(core.length - 1)
         self.remote_want = True
-        self.channel.have(msg.start, length, core.bitfield.compress(msg.start, length))
+        channel.have(msg.start, length, core.bitfield.compress(msg.start, length))
 
     def _on_have(self, msg: m.Have) -> None:
         core = self.core
@@ -271,7 +276,13 @@ class ReplicationPeer:
 
     def _on_unhave(self, msg: m.Unhave) -> None:
         length = 1 if msg.length is None else msg.length
-        self.remote_has.remove(msg.start, msg.start + length)
+        end = msg.start + length
+        self.remote_has.remove(msg.start, end)
+        # a request for a block the remote no longer has is never answered: forget it (do not time out)
+        gone = [req for req in self.inflight if msg.start <= req[1] < end]
+        for req in gone:
+            self.inflight.remove(req)
+            self.core.reserved.set(req[1], False)
         self.update()
 
     def _on_info(self, msg: m.Info) -> None:
@@ -311,9 +322,14 @@ class ReplicationPeer:
         if not want_hash:
             if not core.has(index):
                 return  # cleared block: no reply at all (as JS)
-            value = core.read_block(index)
+            try:
+                value = core.read_block(index)
+            except BlockChecksumError:  # damaged on disk: stop announcing it (never kill the stream for it)
+                core.block_failed(index)
+                return
         if index + 1 > self.remote_length:
             self.remote_length = index + 1
+        assert self.channel is not None  # messages arrive on an open channel
         self.channel.send(m.Data(index, value, proof.nodes, proof.signature))
         stats = core.stats
         stats["uploaded_blocks"] += 1
@@ -323,11 +339,13 @@ class ReplicationPeer:
 
     def _on_data(self, msg: m.Data) -> None:
         core = self.core
+        channel = self.channel
+        assert channel is not None  # messages arrive on an open channel
         index = msg.index
         value = msg.value
         if value is not None and not core.allow_push and not core.reserved.get(index):
             if not core.has(index):
-                self.channel.unhave(index)
+                channel.unhave(index)
             return
         if self._batch_txn is None:  # one storage transaction for all the Data of one received chunk
             txn = core.storage.transaction()
@@ -341,7 +359,7 @@ class ReplicationPeer:
             avg = self._avg_size = size if not self._avg_size else 0.9 * self._avg_size + 0.1 * size
             self.limit = max(min(self.max_requests, INITIAL_REQUESTS), min(self.max_requests, int(INFLIGHT_BYTES / avg)))
         if self.remote_ack and value is not None:
-            self.channel.have(index, 1, ack=True)
+            channel.have(index, 1, ack=True)
         inflight = self.inflight
         for k, req in enumerate(inflight):
             if req[1] == index:
@@ -423,8 +441,6 @@ class ReplicationPeer:
                 if len(self.inflight) >= self.limit:
                     return False
                 w = waiting[(k + offset) % n]
-                if w.bytes:
-                    continue  # seek-by-bytes waits are served by other peers' Data
                 if w.update:
                     target = self.remote_length - 1
                     if target >= core.length and not core.reserved.get(target) and target in self.remote_has:
@@ -472,6 +488,7 @@ class ReplicationPeer:
         core = self.core
         core.reserved.set(index, True)
         self.inflight.append([REQUEST_TICKS, index, bytes_, hash_])
+        assert self.channel is not None  # requests follow the handshake on an open channel
         self.channel.send(m.Request(index, bytes_, hash_, core.digest(index)))
 
     def _send_wants(self) -> None:
@@ -483,17 +500,16 @@ class ReplicationPeer:
         for w in core.waiting:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return
-            index = w.index if w.index >= 0 else w.start
-            self._send_want(index // WANT_WINDOW)
+            self._send_want(w.index // WANT_WINDOW)
         for sel in core.selections:
             if self.inflight_wants >= MAX_INFLIGHT_WANTS:
                 return
-            w = 0
-            while w < self.remote_length and (sel.end == -1 or w < sel.end):
-                if (w // WANT_WINDOW) not in self.wants:
-                    self._send_want(w // WANT_WINDOW)
+            at = 0
+            while at < self.remote_length and (sel.end == -1 or at < sel.end):
+                if (at // WANT_WINDOW) not in self.wants:
+                    self._send_want(at // WANT_WINDOW)
                     break
-                w += WANT_WINDOW
+                at += WANT_WINDOW
         self._send_want(0)
 
     def _send_want(self, window: int) -> None:
@@ -501,6 +517,7 @@ class ReplicationPeer:
             return
         self.wants.add(window)
         self.inflight_wants += 1
+        assert self.channel is not None  # checked by _send_wants
         self.channel.want(window * WANT_WINDOW, WANT_WINDOW)
 
 
@@ -508,11 +525,14 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
     """Attach an opened ``core`` to ``stream``: one channel, one :class:`ReplicationPeer` (its handler).
 
     Options: ``live`` (default: the stream's), ``download`` (default: not writable), ``upload`` (True),
-    ``max_requests`` (16), ``ack``.  A non-sparse feed is given its "download everything" selection when
-    it has none (live: when it has no open-ended one).  Returns None when the stream is already closed.
+    ``max_requests``, ``ack``.  A non-sparse feed is given its "download everything" selection when it
+    has none (live: when it has no open-ended one).  The stream is recorded among the core's attachments
+    (see :class:`~hyperparty.feeds.base.Feed`).  Returns None when the stream is already closed.
     """
     if stream.destroyed:
         return None
+    if stream not in core._attachments:
+        core._adopt(stream, dict(options), False)
     peer = ReplicationPeer(core, stream, **options)
     # a non-sparse feed downloads everything: JS adds that selection for non-live replication only, so a
     # feed whose non-live session ended would never download in a later live one; we keep it open-ended
@@ -537,42 +557,3 @@ def attach_sync(core: "Hypercore", stream: ProtocolStream, **options: Any) -> Re
     if stream.remote_id is not None:
         peer.on_handshake(channel)
     return peer
-
-
-async def attach(core: "Hypercore", stream: ProtocolStream, **options: Any) -> ReplicationPeer | None:
-    """Open ``core`` if needed, then :func:`attach_sync` it to ``stream``."""
-    await core.ready()
-    return attach_sync(core, stream, **options)
-
-
-def replicate(core: "Hypercore", *, stream: ProtocolStream | None = None, **options: Any) -> ProtocolStream:
-    """A protocol stream replicating ``core`` (JS ``feed.replicate(opts)``).
-
-    Without ``stream`` a new one is made with ``expected_feeds=1``, the core's id and sorted extensions,
-    so a non-live session ends by itself once both sides are done.  Stream options (``live``, ``encrypt``,
-    ``timeout``, ``user_data``, ``ack``, ``extensions``, ``id``) are taken from ``options``.
-    """
-    stream_keys = ("live", "encrypt", "timeout", "user_data", "ack", "extensions", "id", "expected_feeds", "nonce")
-    stream_opts = {k: options.pop(k) for k in stream_keys if k in options}
-    if stream is None:
-        stream_opts.setdefault("expected_feeds", 1)
-        stream_opts.setdefault("id", core.id)
-        stream_opts.setdefault("extensions", core.extensions)
-        stream = ProtocolStream(**stream_opts)
-    live = stream.live
-    if "ack" in stream_opts:
-        options.setdefault("ack", stream_opts["ack"])
-    if core.opened:
-        attach_sync(core, stream, live=live, **options)
-    else:
-        import asyncio
-
-        async def later() -> None:
-            try:
-                await attach(core, stream, live=live, **options)
-            except Exception as exc:  # opening failed: the stream cannot replicate this core
-                stream.destroy(exc)
-
-        task = asyncio.ensure_future(later())
-        stream.on("close", lambda _err: task.cancel() if not task.done() else None)
-    return stream

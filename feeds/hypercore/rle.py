@@ -15,6 +15,7 @@ Hand-written: there is no Python package of this format, and it is ~60 lines.
 from __future__ import annotations
 
 from ... import varint
+from ...storage.base import Buffer
 
 __all__ = ["encode", "decode", "RLEError"]
 
@@ -34,7 +35,7 @@ def _varint_len(n: int) -> int:
     return length
 
 
-def encode(bitfield: bytes) -> bytes:
+def encode(bitfield: Buffer) -> bytes:
     """RLE-encode ``bitfield`` exactly like bitfield-rle 2.2.1."""
     data = bytes(bitfield)
     n = len(data.rstrip(b"\x00"))

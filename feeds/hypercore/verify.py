@@ -26,7 +26,7 @@ from .errors import (
     SignatureVerificationError,
     VerificationError,
 )
-from .merkle import Node
+from ...protocol.messages import Node
 from .tree_index import TreeIndex
 
 __all__ = ["VerifiedWrite", "proof_parts", "verify_put"]

@@ -6,8 +6,8 @@
   the feed, and survives restarts; authorization is transitive (an authorized writer's records count) and
   additive.
 * Peers introduce and replicate only authorized feeds.  A key introduced before its authorization is
-  known is held back (and an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event emitted);
-  it is replicated as soon as a record authorizing it arrives.  A channel the remote opens for a feed
+  known is not replicated (an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event is
+  emitted); it is introduced again and replicated once a record authorizing it arrives.  A channel the remote opens for a feed
   that is not authorized is refused (``find_feed`` returns None) with the same error event.
 """
 
@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ...feeds.hypercore.crypto import discovery_key as make_discovery_key
+from ...crypto import discovery_key as make_discovery_key
+from ...feeds.hypercore import Hypercore
 from ..errors import UnauthorizedFeed
 from ..feed_store import FeedStore
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...feeds.hypercore import Hypercore
+    from ...feeds import Feed
     from ..party import Party
     from ..peer import Peer
 
@@ -56,7 +57,6 @@ class AuthorizedWritersRules(Rules):
         self.transaction_timeout = transaction_timeout
         self.authorized: list[bytes] = [self.root_key]
         self._scanned: dict[bytes, int] = {}
-        self._held: set[bytes] = set()
         self._party: "Party | None" = None
         self._watching: set[bytes] = set()
 
@@ -82,8 +82,10 @@ class AuthorizedWritersRules(Rules):
                     self._watch(core)
                     changed |= await self._scan(core)
 
-    async def _scan(self, core: "Hypercore") -> bool:
+    async def _scan(self, core: "Feed") -> bool:
         """Read the records of an authorized core's new local blocks; True if the set grew."""
+        if not isinstance(core, Hypercore):
+            return False  # records are blocks of a writer's plain hypercore
         start = self._scanned.get(core.key, 0)
         grew = False
         for seq in range(start, core.length):
@@ -98,9 +100,9 @@ class AuthorizedWritersRules(Rules):
             await self._on_new_authorizations()
         return grew
 
-    def _watch(self, core: "Hypercore") -> None:
-        if core.key in self._watching:
-            return
+    def _watch(self, core: "Feed") -> None:
+        if not isinstance(core, Hypercore) or core.key in self._watching:
+            return  # records are blocks of a writer's plain hypercore
         self._watching.add(core.key)
 
         def on_download(index: int, data: bytes) -> None:
@@ -146,7 +148,6 @@ class AuthorizedWritersRules(Rules):
                 core = await self.store.add(key)
             if core.key in peer.replicated_keys:
                 continue
-            self._held.discard(key)
             self._watch(core)
             await peer.replicate(core)
             fresh.append(core.key)
@@ -168,7 +169,6 @@ class AuthorizedWritersRules(Rules):
             if len(key) != 32:
                 continue
             if not self.is_authorized(key):
-                self._held.add(key)
                 peer.party.emit("error", UnauthorizedFeed(f"feed {key.hex()} is not authorized"), peer)
                 continue
             core = await self.store.add(key)
@@ -177,7 +177,7 @@ class AuthorizedWritersRules(Rules):
             await self._scan(core)
         return None
 
-    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Hypercore | None":
+    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Feed | None":
         core = self.store.by_discovery_key(discovery_key)
         if core is None:
             for key in self.authorized:

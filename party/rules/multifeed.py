@@ -27,7 +27,7 @@ from ..feed_store import FeedStore
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...feeds.hypercore import Hypercore
+    from ...feeds import Feed
     from ..peer import Peer
 
 #: multifeed's public default root key (gives no secrecy; pass your own to keep a party private).
@@ -108,7 +108,7 @@ class MultifeedRules(Rules):
         if peer in self._peers:
             self._peers.remove(peer)
 
-    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Hypercore | None":
+    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Feed | None":
         # multifeed opens channels only for keys exchanged through REPLICATE_FEEDS; both sides open
         # them, so a channel opened first by the remote is matched here.
         core = self.store.by_discovery_key(discovery_key)
@@ -153,7 +153,7 @@ class MultifeedRules(Rules):
         stream = peer.stream
         keys = sorted(set(keys))
         stream.expected_feeds += 1
-        feeds: list["Hypercore"] = []
+        feeds: list["Feed"] = []
         for key in keys:
             if not _HEX_KEY.match(key):
                 continue  # JS would crash here; we skip invalid keys instead
@@ -173,7 +173,7 @@ class MultifeedRules(Rules):
                 continue
             await peer.replicate(core)
 
-    def _on_new_feed(self, core: "Hypercore") -> None:
+    def _on_new_feed(self, core: "Feed") -> None:
         key = core.key.hex()
         for peer in list(self._peers):
             if peer.closed:

@@ -17,7 +17,7 @@ from ..feed_store import FeedStore
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...feeds.hypercore import Hypercore
+    from ...feeds import Feed
     from ..peer import Peer
 
 
@@ -26,7 +26,7 @@ class TwoWritersRules(Rules):
 
     name = "two-writers"
 
-    def __init__(self, store: FeedStore, local: "Hypercore", *, transaction_timeout: float | None = 10.0) -> None:
+    def __init__(self, store: FeedStore, local: "Feed", *, transaction_timeout: float | None = 10.0) -> None:
         self.store = store
         self.local = local
         self.transaction_timeout = transaction_timeout
@@ -47,7 +47,7 @@ class TwoWritersRules(Rules):
                 await self._spread(core, source=peer)
         return None
 
-    async def _spread(self, core: "Hypercore", source: "Peer") -> None:
+    async def _spread(self, core: "Feed", source: "Peer") -> None:
         """Introduce a newly learned feed to the other connected peers."""
         for other in list(source.party.peers):
             if other is source or other.closed:
@@ -55,9 +55,9 @@ class TwoWritersRules(Rules):
             other.spawn(self._introduce_and_replicate(other, core))
 
     @staticmethod
-    async def _introduce_and_replicate(peer: "Peer", core: "Hypercore") -> None:
+    async def _introduce_and_replicate(peer: "Peer", core: "Feed") -> None:
         await peer.replicate(core)
         await peer.introduce_feeds([core.key])
 
-    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Hypercore | None":
+    async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Feed | None":
         return self.store.by_discovery_key(discovery_key)

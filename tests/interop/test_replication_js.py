@@ -129,7 +129,7 @@ async def test_cli_fetch_from_js_server(tmp_path):
                            "--port", "0") as js:
         info = await js.read_event("listening")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hyperparty.party.cli", "core", "fetch", info["key"], "--connect",
+            sys.executable, "-m", "hyperparty.cli", "core", "fetch", info["key"], "--connect",
             f"127.0.0.1:{info['port']}", "--storage", f"lmdb:{tmp_path / 'f'}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -1,4 +1,5 @@
-"""``python -m hyperparty.party.demo`` (``make demo``): alice and bob chat in one party, printed as JSON lines.
+"""``python -m hyperparty.cli.demo`` (``make demo``, ``hyperparty demo``): alice and bob chat in one party,
+printed as JSON lines.
 
 The party demo: two peers in one process, each with its own writable feed on the embedded default storage
 (LMDB in a temporary directory), connected over a real loopback TCP connection with the two-writers rules
@@ -10,20 +11,28 @@ the exit status is 0 only when every message arrived.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
+import os
+import secrets
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-__all__ = ["core_demo", "party_demo", "main"]
+from .common import emit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..party.chat import ChatNode
+    from .app import CommandLine
+
+__all__ = ["core_demo", "party_demo", "main", "register"]
 
 WAIT = 15.0
 
 
 def _emit(step: str, **fields: Any) -> dict[str, Any]:
     line = {"step": step, **fields}
-    print(json.dumps(line, ensure_ascii=False, separators=(",", ":")), flush=True)
+    emit(line)
     return line
 
 
@@ -75,10 +84,7 @@ def core_demo(directory: str | None = None) -> list[dict[str, Any]]:
 
 
 async def _party_demo(directory: str) -> list[dict[str, Any]]:
-    import os
-    import secrets
-
-    from .chat import ChatNode
+    from ..party.chat import ChatNode
 
     lines: list[dict[str, Any]] = []
     party_key = secrets.token_bytes(32)
@@ -112,14 +118,18 @@ async def _party_demo(directory: str) -> list[dict[str, Any]]:
     await alice.start()
     await bob.start()
     try:
-        lines.append(_emit("party", key=party_key.hex()[:16] + "...", rules="two-writers", storage="lmdb (temporary directory)"))
+        assert alice.local is not None and alice.party is not None  # set by start()
+        assert bob.local is not None and bob.party is not None
+        alice_party, bob_party = alice.party, bob.party
+        lines.append(_emit("party", key=party_key.hex()[:16] + "...", rules="two-writers",
+                           storage="lmdb (temporary directory)"))
         lines.append(_emit("peer", name="alice", feed=alice.local.key.hex()[:16]))
         lines.append(_emit("peer", name="bob", feed=bob.local.key.hex()[:16]))
         port = await alice.listen("127.0.0.1", 0)
         lines.append(_emit("listening", name="alice", port=port))
         await bob.connect("127.0.0.1", port)
         lines.append(_emit("connected", name="bob", to=f"127.0.0.1:{port}"))
-        await asyncio.wait_for(_until(lambda: alice.party.peers and bob.party.peers), WAIT)
+        await asyncio.wait_for(_until(lambda: alice_party.peers and bob_party.peers), WAIT)
         for text in expected["alice"]:
             await alice.say(text)
         for text in expected["bob"]:
@@ -139,7 +149,7 @@ async def _party_demo(directory: str) -> list[dict[str, Any]]:
     return lines
 
 
-async def _until(predicate) -> None:
+async def _until(predicate: Callable[[], Any]) -> None:
     while not predicate():
         await asyncio.sleep(0.01)
 
@@ -152,7 +162,8 @@ def party_demo(directory: str | None = None) -> list[dict[str, Any]]:
         return asyncio.run(_party_demo(tmp))
 
 
-def main() -> int:
+def main(args: argparse.Namespace | None = None) -> int:
+    """Run both demos; exit status 0 only when every message arrived."""
     try:
         party_demo()
         core_demo()
@@ -160,6 +171,11 @@ def main() -> int:
         print(f"demo failed: {err} ({type(err).__name__})", file=sys.stderr)
         return 1
     return 0
+
+
+def register(cli: "CommandLine") -> None:
+    """Add ``demo``."""
+    cli.add(("demo",), main, help="two peers chat in one party over loopback TCP, then a hypercore tour")
 
 
 if __name__ == "__main__":

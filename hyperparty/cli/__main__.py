@@ -1,0 +1,7 @@
+"""``python -m hyperparty.cli``: the ``hyperparty`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
