@@ -36,19 +36,19 @@ from .errors import NotReadyError
 from .messages import HEADER_BLOCK, Entry, FeedRef, InflatedEntry
 from .node import Node, map_list
 from .put import PutWalk
+from .replication import Replicating
 from .view import DEFAULT, ReadView, filter_heads, reduce_first
 from .walk import ReadQueue
 from .writer import Writer
 from .writers import CACHE_SIZE, MAX_OPEN_WRITERS, Writers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ...protocol.stream import ProtocolStream
     from ...storage.base import Storage
 
 __all__ = ["HyperDB"]
 
 
-class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
+class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
     """``HyperDB(storage, key=None, secret_key=None, *, value_encoding="binary", ...)``.
 
     ``storage``: a Storage or a spec string (``"memory"``, ``"file:DIR"``, ``"lmdb:DIR"``; then the db owns
@@ -84,6 +84,8 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         _source_core: Hypercore | None = None,
     ) -> None:
         EventEmitter.__init__(self)
+        _feed_base.Feed.__init__(self)
+        self._init_replication()
         self._storage = open_storage(storage)
         self._owns_storage = isinstance(storage, str)
         key, secret_key, local_secret_key = (bytes.fromhex(k) if isinstance(k, str) else k for k in (key, secret_key, local_secret_key))
@@ -106,8 +108,6 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         self._watching: list = []
         self._lock = asyncio.Lock()
         self._batch_nodes: list[Node] | None = None
-        self._streams: set = set()  # streams this db replicates on
-        self._update_waiters: list[asyncio.Future] = []
         self.opened = False
         self.closed = False
 
@@ -206,33 +206,6 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         if self._owns_storage:
             self._storage.close()
 
-    def _on_core_open(self, writer: Writer) -> None:
-        core = writer.core
-        core.on("append", lambda: self._on_append(writer))
-        core.on("remote-update", lambda *_: self._on_remote_update(writer))
-
-    def _on_remote_update(self, writer: Writer) -> None:
-        self._wake_update_waiters()
-        self.emit("remote-update", writer.core, writer.id)
-
-    def _wake_update_waiters(self) -> None:
-        waiters, self._update_waiters = self._update_waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
-
-    async def _wait_for_update(self) -> None:
-        """JS: an empty clone that replicates waits for a peer's first announcement before answering
-        (heads would be empty).  Ends early when the db stops replicating, or after ``timeout``."""
-        fut = asyncio.get_running_loop().create_future()
-        self._update_waiters.append(fut)
-        try:
-            await asyncio.wait_for(fut, self._timeout)
-        except asyncio.TimeoutError:
-            from .errors import ReadTimeoutError
-
-            raise ReadTimeoutError("no peer announced any data in time") from None
-
     def _on_append(self, writer: Writer) -> None:
         self._kick_watchers()
         self.emit("append", writer.core, writer.id)
@@ -245,48 +218,6 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         ws = self._writers
         return [ws.list[i].core for i in ws.authorized_ids if ws.list[i].core is not None]  # type: ignore[misc]
 
-    def replicate(self, *, live: bool = False, **options: Any) -> "ProtocolStream":
-        """A new protocol stream carrying every authorized writer known now (the source first).
-
-        Writers learned during the session are not added yet (see :meth:`_learned_core`).
-        """
-        from ...protocol.stream import ProtocolStream
-
-        stream_keys = ("encrypt", "timeout", "user_data", "ack", "extensions", "expected_feeds")
-        stream_opts = {k: options.pop(k) for k in stream_keys if k in options}
-        stream_opts.setdefault("expected_feeds", max(1, len(self._writers.authorized_ids)))
-        stream = ProtocolStream(live=live, id=options.pop("id", self.id), **stream_opts)
-
-        async def attach() -> None:
-            try:
-                await self.ready()
-                for core in self.cores():
-                    await core.attach(stream, live=live, **options)
-            except Exception as exc:  # noqa: BLE001 - the stream reports it
-                stream.destroy(exc)
-
-        task = asyncio.ensure_future(attach())
-        self._streams.add(stream)
-
-        def closed(_err: Any) -> None:
-            if not task.done():
-                task.cancel()
-            self._streams.discard(stream)
-            if not self._streams:
-                self._wake_update_waiters()
-
-        stream.on("close", closed)
-        return stream
-
-    async def _learned_core(self, core: Hypercore) -> None:
-        """Hook: ``core`` (an authorized writer) became known.  The ``Feed`` base class attaches it to every
-        stream this db replicates on (and raises a non-live stream's expected channel count); until that
-        lands this is a no-op."""
-
-    async def _announce_learned(self) -> None:
-        for writer in self._writers.take_learned():
-            await self._learned_core(writer.core)  # type: ignore[arg-type]
-
     # -- heads and clock ----------------------------------------------------------------------------------
 
     async def heads(self, update: bool = True) -> list[Node]:
@@ -297,7 +228,7 @@ class HyperDB(EventEmitter, ReadView, _feed_base.Feed):
         """
         await self.ready()
         ws = self._writers
-        if update and self._streams and ws.list[0].length() == 0 and ws.local.core.length < 2:
+        if update and self._needs_first_update():
             await self._wait_for_update()
         while True:
             n = len(ws.list)
