@@ -139,7 +139,9 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
     def local(self) -> Hypercore:
         """This instance's writer core (the source when it is writable here)."""
         self._check_ready()
-        return self._writers.local.core  # type: ignore[union-attr, return-value]
+        core = self._writers.local.core
+        assert core is not None  # the local writer's core opens with the db
+        return core
 
     @property
     def local_key(self) -> bytes:
@@ -180,16 +182,18 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
             local = source
         else:
             sk = self._local_secret_key
-            local_core = ws.make_core("local", sk[32:] if sk else None, secret_key=sk)
-            local_core.open_sync()
-            local = ws.push(Writer(ws, "local", local_core.key, local_core))
+            own = ws.make_core("local", sk[32:] if sk else None, secret_key=sk)
+            own.open_sync()
+            local = ws.push(Writer(ws, "local", own.key, own))
         ws.local = local
         source.authorize()
         seq = local.head_seq()
         if seq is not None:
             local.get(seq)
-        if local.core.length == 0:
-            local.core.append_sync([HEADER_BLOCK])
+        local_core = local.core
+        assert local_core is not None
+        if local_core.length == 0:
+            local_core.append_sync([HEADER_BLOCK])
         ws.take_learned()  # writers known at open are not "learned": they are in cores() from the start
         self.opened = True
         self.emit("ready")
@@ -339,6 +343,7 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
         seq = local.next_seq
         local.next_seq += 1
         clock = node.clock
+        assert isinstance(clock, list)  # a new node's clock: the list _clock() made (shared by a batch)
         if len(clock) <= local.id:
             clock.extend([0] * (local.id + 1 - len(clock)))
         clock[local.id] = local.next_seq
@@ -351,18 +356,17 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
             local.adopt_own_feeds(seq, listed)
         wire_clock = map_list(clock, local.encode_map, 0)
         raw_value = None if node.value is None else self._codec.encode(node.value)
-        fields = dict(
-            key=node.key,
-            value=raw_value,
-            deleted=True if node.deleted else None,
-            trie=trie.encode(node.trie, local.encode_map),
-            clock=wire_clock,
-            inflate=local.feeds,
-        )
+        deleted = True if node.deleted else None
+        trie_bytes = trie.encode(node.trie, local.encode_map)
         if listed is not None:
-            block = InflatedEntry(feeds=[FeedRef(key=k) for k in listed], **fields).encode()
+            block = InflatedEntry(
+                key=node.key, value=raw_value, deleted=deleted, trie=trie_bytes, clock=wire_clock, inflate=local.feeds,
+                feeds=[FeedRef(key=k) for k in listed],
+            ).encode()
         else:
-            block = Entry(**fields).encode()
+            block = Entry(
+                key=node.key, value=raw_value, deleted=deleted, trie=trie_bytes, clock=wire_clock, inflate=local.feeds
+            ).encode()
         node.inflate = local.feeds
         ws.cache[seq << 32 | local.id] = Node(  # the node as a reader decodes it
             node.key,

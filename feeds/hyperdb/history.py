@@ -43,8 +43,10 @@ class History(Steps):
         node = self._pick()
         if node is None:
             return None
+        end = self._end
+        assert end is not None
         seq = node.seq - 1 if self._reverse else node.seq + 1
-        if (self._reverse and seq <= 0) or (not self._reverse and seq >= self._end[node.feed]):
+        if (self._reverse and seq <= 0) or (not self._reverse and seq >= end[node.feed]):
             self._nodes[node.feed] = None
         else:
             nxt = await self._view._node(node.feed, seq)

@@ -89,8 +89,9 @@ class Iterator(Steps):
                 top.node = await self._view._node_at(top.ptr)
                 top.ptr = None
             if top.node is not None:
-                found = self._single_node(top)
+                found = self._single_node(top.node, top.i)
             else:
+                assert top.path is not None  # a stack entry is a node, a pointer, or a prefix path
                 found = self._multi_node(top.path, await self._view._get_path(top.path))
             if found is not None:
                 return self._prereturn(found)
@@ -119,12 +120,10 @@ class Iterator(Steps):
         base = path[:i] if i < len(path) else path
         self._stack.append(_Top(base + bytes([val]), None, None, i))
 
-    def _single_node(self, top: _Top) -> list[Node] | None:
-        node = top.node
+    def _single_node(self, node: Node, i: int) -> list[Node] | None:
         node_trie = node.trie
         node_path = node.path
         end = min(self._end, len(node_trie))
-        i = top.i
         while i < end:
             bucket = node_trie[i]
             if bucket is None:

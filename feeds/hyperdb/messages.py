@@ -20,19 +20,19 @@ PROTOCOL = "hyperdb"
 
 
 @pb.message
-class Header:
+class Header(pb.Message):
     protocol: str | None = pb.field(1, "string", required=True, utf8_errors="replace")
 
 
 @pb.message
-class FeedRef:
+class FeedRef(pb.Message):
     """``InflatedEntry.Feed``: one writer of the author's feeds list."""
 
     key: bytes | None = pb.field(1, "bytes", required=True)
 
 
 @pb.message
-class Entry:
+class Entry(pb.Message):
     key: str | None = pb.field(1, "string", required=True, utf8_errors="replace")
     value: bytes | None = pb.field(2, "bytes")
     deleted: bool | None = pb.field(3, "bool")
@@ -42,7 +42,7 @@ class Entry:
 
 
 @pb.message
-class InflatedEntry:
+class InflatedEntry(pb.Message):
     key: str | None = pb.field(1, "string", required=True, utf8_errors="replace")
     value: bytes | None = pb.field(2, "bytes")
     deleted: bool | None = pb.field(3, "bool")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from . import trie as _trie
 from .trie import Trie
@@ -34,7 +34,7 @@ class Node:
         value: Any,
         deleted: bool,
         trie: Trie | None,
-        clock: "list[int] | tuple[int, ...]",
+        clock: Sequence[int],
         inflate: int,
         seq: int,
         feed: int,
@@ -117,7 +117,7 @@ class Node:
         return f"Node(key={self.key!r}, value={value}, seq={self.seq}, feed={self.feed}{flag})"
 
 
-def map_list(values: list, mapping: list, default: Any) -> list:
+def map_list(values: Sequence[Any], mapping: Sequence[Any], default: Any) -> list:
     """JS ``Writer._mapList``: ``out[mapping[i]] = values[i]`` (``default`` past the end of ``values``),
     positions past ``mapping`` kept as they are, holes and falsy values replaced by ``default``.
 
@@ -141,7 +141,7 @@ def map_list(values: list, mapping: list, default: Any) -> list:
     return [placed.get(i) or default for i in range(size)]
 
 
-def _is_identity(mapping: list) -> bool:
+def _is_identity(mapping: Sequence[Any]) -> bool:
     for i, v in enumerate(mapping):
         if v != i:
             return False

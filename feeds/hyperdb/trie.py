@@ -67,7 +67,7 @@ def slot_pointers(slot: Slot) -> tuple:
     """The pointers of a slot, as a tuple (empty for ``None``)."""
     if slot is None:
         return ()
-    if type(slot) is int:
+    if isinstance(slot, int):
         return (slot,)
     return tuple(slot)
 

@@ -8,7 +8,8 @@ list and diff results: ``map(node)`` per node, then ``reduce(a, b)`` folds a key
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+import builtins
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from hyperparty.varint import VarintError
 from hyperparty.varint import decode as varint_decode
@@ -45,7 +46,7 @@ def reduce_first(a: Any, b: Any) -> Any:
     return a
 
 
-def filter_heads(nodes: list[Node | None]) -> list[Node]:
+def filter_heads(nodes: Sequence[Node | None]) -> list[Node]:
     """Drop empty slots and every node another node's clock has seen (JS ``filterHeads``)."""
     present = [n for n in nodes if n is not None]
     out = []
@@ -67,6 +68,7 @@ class ReadView:
     """Read operations over ``heads()``; subclasses set ``_writers``, ``_map``, ``_reduce``, ``_watching``."""
 
     _writers: "Writers"
+    _watching: builtins.list[Watcher]
     _map: Callable[[Node], Any] | None = None
     _reduce: Callable[[Any, Any], Any] | None = None
     _timeout: float | None = None
@@ -93,11 +95,13 @@ class ReadView:
             try:
                 return writer.get(seq)
             except BlockMissing as missing:
+                core = missing.writer.core
+                assert core is not None  # BlockMissing comes from an open core
                 try:
-                    await missing.writer.core.get(missing.seq, timeout=self._timeout)
+                    await core.get(missing.seq, timeout=self._timeout)
                 except GetTimeoutError:
                     raise ReadTimeoutError(
-                        f"block {missing.seq} of writer {missing.writer.key.hex()[:16]} was not replicated in time"
+                        f"block {missing.seq} of writer {core.key.hex()[:16]} was not replicated in time"
                     ) from None
 
     def _reads(self) -> ReadQueue:
@@ -177,7 +181,7 @@ class ReadView:
             map=map_fn or None, reduce=reduce_fn or None,
         )
 
-    async def list(self, prefix: str = "", **options: Any) -> list[Any]:
+    async def list(self, prefix: str = "", **options: Any) -> builtins.list[Any]:
         """Every step of :meth:`iterator` in a list."""
         await self.ready()
         return [nodes async for nodes in self.iterator(prefix, **options)]
@@ -223,9 +227,11 @@ class ReadView:
         """``key (32 B) || varint(seq)`` for each current head, concatenated (empty for an empty db)."""
         heads = await self.heads()
         writers = self._writers.list
-        return b"".join(writers[h.feed].key + varint_encode(h.seq) for h in heads)
+        return b"".join(bytes(writers[h.feed].key or b"") + varint_encode(h.seq) for h in heads)
 
-    def checkout(self, version: "bytes | str | int | list[Node] | None" = None, *, map: Any = DEFAULT, reduce: Any = DEFAULT) -> "Checkout":
+    def checkout(
+        self, version: "bytes | str | int | builtins.list[Node] | None" = None, *, map: Any = DEFAULT, reduce: Any = DEFAULT
+    ) -> "Checkout":
         """A read-only view at ``version`` (bytes from :meth:`version`, its hex, a seq of the source feed,
         or a list of nodes); ``None`` = the current heads (a snapshot)."""
         return Checkout(self, version, map=map, reduce=reduce)
@@ -251,7 +257,7 @@ class Checkout(ReadView):
 
     @property
     def key(self) -> bytes:
-        return self._parent.key  # type: ignore[attr-defined, no-any-return]
+        return self._parent.key  # type: ignore[attr-defined]
 
     async def ready(self) -> None:
         await self.heads()

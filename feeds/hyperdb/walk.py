@@ -10,7 +10,7 @@ the order they were issued.  The single-head, no-fork case (the common one) does
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from .node import Node
 from .writer import BlockMissing
@@ -34,7 +34,7 @@ class ReadQueue:
     def read(self, ptr: int, callback: Callable[[Node], Any]) -> None:
         self._queue.append((ptr, callback))
 
-    def read_all(self, pointers: list, callback: Callable[[list], Any]) -> None:
+    def read_all(self, pointers: Sequence[int], callback: Callable[[list], Any]) -> None:
         """Read every pointer; ``callback(nodes)`` (in pointer order) once the last read is served."""
         n = len(pointers)
         results: list = [None] * n

@@ -111,7 +111,7 @@ class Writer:
         if len(entry.clock) > len(decode_map):
             raise MissingFeedMappingsError("Missing feed mappings", feed=self.key, seq=seq)
         node = Node(
-            entry.key,
+            entry.key or "",
             value,
             bool(entry.deleted),
             None,

@@ -51,11 +51,25 @@ class Writers:
         self.list: list[Writer] = []
         self.by_key: dict[bytes, Writer] = {}
         self.authorized_ids: list[int] = []
-        self.local: Writer | None = None
+        self._local: Writer | None = None
         self.open_writers: list[Writer] = []  # writers with an open core, by local id
         self.learned: list[Writer] = []  # authorized writers not yet announced
         self.cache = NodeCache(cache_size)  # pointer (seq << 32 | writer id) -> decoded node
         self.on_core_open: Callable[[Writer], None] | None = None
+
+    @property
+    def local(self) -> Writer:
+        """This instance's own writer (set when the db opens)."""
+        if self._local is None:
+            raise RuntimeError("the db is not open")
+        return self._local
+
+    @local.setter
+    def local(self, writer: Writer) -> None:
+        self._local = writer
+
+    def is_local(self, writer: Writer) -> bool:
+        return writer is self._local
 
     def __len__(self) -> int:
         return len(self.list)
