@@ -96,3 +96,40 @@ async def test_non_live_party_session_replicates_every_writer(backend) -> None:
         assert {g[0].key: [n.value for n in g] for g in await db.list()} == {"a": ["1"], "b": ["2"]}
     for db in (creator, bob):
         await db.close()
+
+
+@pytest.mark.parametrize("live", [True, False])
+async def test_feed_store_recognises_an_introduced_db(backend, live: bool) -> None:
+    """Two-writers party: alice's party feed is a hyperdb (FeedStore kind "hyperdb"); bob knows only its
+    key, opens a plain replica, and the store turns it into a HyperDB when block 0 arrives."""
+    import secrets
+
+    from hyperparty.party.feed_store import FeedStore
+    from hyperparty.party.rules.two_writers import TwoWritersRules
+
+    alice_store, bob_store = FeedStore(backend.open("alice")), FeedStore(backend.open("bob"))
+    db = await alice_store.writer("local", kind="hyperdb")
+    assert isinstance(db, HyperDB)
+    await db.put("k", b"v")
+    await db.authorize(key_pair(bytes([151]) * 32)[0])  # a second writer: learned by bob's replica
+    bob_feed = await bob_store.writer("local")
+    await bob_feed.append(b"bob 0")
+    kinds: list = []
+    bob_store.on("kind", kinds.append)
+    party_key = secrets.token_bytes(32)
+    a = Party(party_key, TwoWritersRules(alice_store, db)).replicate(live=live)
+    b = Party(party_key, TwoWritersRules(bob_store, bob_feed)).replicate(live=live)
+    pipe(a, b, ticks=0.05)
+    if live:
+        await eventually(lambda: kinds and len(kinds[0].cores()) == 2, TIMEOUT, "the db recognised, writers learned")
+        a.finalize()
+    else:
+        assert await asyncio.wait_for(wait_closed(a), 15) is None
+        assert await asyncio.wait_for(wait_closed(b), 15) is None
+    replica = bob_store.get(db.key)
+    assert isinstance(replica, HyperDB) and kinds == [replica]
+    assert [n.value for n in await replica.get("k")] == [b"v"]
+    assert [c.key for c in replica.cores()] == [c.key for c in db.cores()]
+    assert bob_store.by_discovery_key(replica.cores()[1].discovery_key) is replica
+    await alice_store.close()
+    await bob_store.close()

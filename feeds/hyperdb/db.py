@@ -197,6 +197,9 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
         ws.take_learned()  # writers known at open are not "learned": they are in cores() from the start
         self.opened = True
         self.emit("ready")
+        if self._source_core is not None and core.length > 1:
+            # built around a replica that may have replicated already (its sync events came before us)
+            self._schedule_reload()
 
     async def close(self) -> None:
         if self.closed:
