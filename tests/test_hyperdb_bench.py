@@ -14,4 +14,4 @@ def test_db_bench_runs_python_side() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("memory")]
-    assert [r.split()[1] for r in rows] == ["puts/s", "gets/s"]
+    assert [r.split()[2] for r in rows] == ["puts/s", "gets/s", "repl"] * 2

@@ -2,9 +2,10 @@
 
 Modules: ``messages`` (protobuf blocks), ``keys`` (hash paths), ``trie`` (pointer encoding), ``node``,
 ``writer`` (one writer: feeds list, maps, decoding), ``writers`` (local ids, authorization, lazy opening),
-``walk`` (deterministic read ordering), ``put`` / ``get`` (the trie walks), ``iterator``, ``history``,
-``diff``, ``watch``, ``view`` (the read API shared with checkouts), ``codecs`` (value encodings),
-``sync`` (copying writers between two local dbs), ``errors``.
+``cache`` (decoded nodes), ``walk`` (deterministic read ordering), ``put`` / ``get`` (the trie walks),
+``iterator``, ``history``, ``diff``, ``watch``, ``steps`` (async iteration), ``view`` (the read API shared
+with checkouts), ``replication`` (writers learned during replication, the Feed hooks), ``codecs`` (value
+encodings), ``sync`` (copying writers between two local dbs without a stream), ``errors``.
 """
 
 from .db import HyperDB

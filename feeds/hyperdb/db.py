@@ -15,7 +15,7 @@ Storage names: ``source/``, ``local/``, ``peers/<hex(discovery key of the writer
 (``first_core_storage``, when given, holds the source core instead of ``source/``).
 
 As a :class:`~hyperparty.feeds.Feed`: ``cores()`` = the source, then every other authorized writer whose
-core is open (in authorization order); writers authorized later are handed to :meth:`_learned_core`.
+core is open (in authorization order); writers authorized later join its streams (``replication.py``).
 """
 
 from __future__ import annotations
