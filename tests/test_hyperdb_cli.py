@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 
-TIMEOUT = 30
-
-
-async def start(*argv: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "hyperparty", *argv,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-
-
-async def line(proc: asyncio.subprocess.Process) -> dict:
-    raw = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)
-    if not raw:
-        err = await proc.stderr.read()
-        raise AssertionError(f"no output (exit {await proc.wait()}): {err.decode()}")
-    return json.loads(raw)
+from test_hyperdrive_cli import TIMEOUT, line, start, stop
 
 
 async def run(*argv: str) -> tuple[int, list[dict], str]:
     proc = await start(*argv)
     out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     return proc.returncode, [json.loads(x) for x in out.decode().splitlines()], err.decode()
-
-
-async def stop(proc: asyncio.subprocess.Process) -> str:
-    if proc.returncode is None:
-        proc.terminate()
-    _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
-    return err.decode()
 
 
 async def test_local_commands(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from .common import (
     CommandError,
@@ -82,6 +82,15 @@ async def _close(db: "HyperDB") -> None:
     db._storage.close()
 
 
+@contextlib.asynccontextmanager
+async def _opened(spec: str, **options: Any) -> AsyncIterator["HyperDB"]:
+    db = await _open(spec, **options)
+    try:
+        yield db
+    finally:
+        await _close(db)
+
+
 def _node(n: "Node") -> dict[str, Any]:
     return {"key": n.key, **value_fields(n.value), "feed": (n.feed_key or b"").hex(), "seq": n.seq}
 
@@ -91,62 +100,45 @@ def _ref(n: "Node") -> dict[str, Any]:
 
 
 async def _put(args: argparse.Namespace) -> int:
-    db = await _open(args.storage)
-    try:
+    async with _opened(args.storage) as db:
         emit(_ref(await db.put(args.key, _arg_bytes(args.value))))
-    finally:
-        await _close(db)
     return 0
 
 
 async def _del(args: argparse.Namespace) -> int:
-    db = await _open(args.storage, existing=True)
-    try:
+    async with _opened(args.storage, existing=True) as db:
         emit(_ref(await db.delete(args.key)))
-    finally:
-        await _close(db)
     return 0
 
 
 async def _get(args: argparse.Namespace) -> int:
-    db = await _open(args.storage, existing=True, timeout=1.0)
-    try:
+    async with _opened(args.storage, existing=True, timeout=1.0) as db:
         nodes = await db.get(args.key, update=False)
         if not nodes:
             emit({"key": args.key, "value": None})
         for n in nodes:
             emit(_node(n))
-    finally:
-        await _close(db)
     return 0
 
 
 async def _list(args: argparse.Namespace) -> int:
-    db = await _open(args.storage, existing=True, timeout=1.0)
-    try:
-        groups = await db.list(args.prefix)
-        for group in sorted(groups, key=lambda g: g[0].key):
+    async with _opened(args.storage, existing=True, timeout=1.0) as db:
+        for group in sorted(await db.list(args.prefix), key=lambda g: g[0].key):
             for n in group:
                 emit(_node(n))
-    finally:
-        await _close(db)
     return 0
 
 
 async def _authorize(args: argparse.Namespace) -> int:
     key = parse_key(args.writer, "KEY")
-    db = await _open(args.storage, existing=True)
-    try:
+    async with _opened(args.storage, existing=True) as db:
         node = await db.authorize(key)
         emit({"authorized": key.hex(), "seq": node.seq})
-    finally:
-        await _close(db)
     return 0
 
 
 async def _info(args: argparse.Namespace) -> int:
-    db = await _open(args.storage, existing=True)
-    try:
+    async with _opened(args.storage, existing=True) as db:
         await db.heads(False)
         emit({
             "key": db.key.hex(),
@@ -155,8 +147,6 @@ async def _info(args: argparse.Namespace) -> int:
             "authorized": [k.hex() for k in db.authorized_keys()],
             "writers": [(w.key or b"").hex() for w in db.writers],
         })
-    finally:
-        await _close(db)
     return 0
 
 
