@@ -205,6 +205,7 @@ class HyperDB(EventEmitter, Replicating, ReadView, _feed_base.Feed):
         if self.closed:
             return
         self.closed = True
+        self._stop_learning()
         for watcher in list(self._watching):
             watcher.destroy()
         for core in self._writers.close():

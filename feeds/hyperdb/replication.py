@@ -78,10 +78,22 @@ class Replicating:
         self._reload_pending = True
         self._learn(self._reload_heads())  # type: ignore[attr-defined]
 
+    def _on_prefinalize(self, stream: "ProtocolStream", done: Any) -> None:
+        """JS reloads the heads at a non-live stream's prefinalize: writers named there join it first."""
+        self._schedule_reload()
+        super()._on_prefinalize(stream, done)  # type: ignore[misc]
+
+    def _stop_learning(self) -> None:
+        """On close: pending head reloads would read closed storage."""
+        for future in list(self._learning):  # type: ignore[attr-defined]
+            future.cancel()
+
     async def _reload_heads(self) -> None:
         """JS ``onreloadhead``: decode every stored head (learning writers from feeds lists), then hand
         newly authorized writers to the streams."""
         self._reload_pending = False
+        if getattr(self, "closed", False):
+            return
         for writer in list(self._writers.open_writers):
             seq = writer.head_seq()
             if seq is None:
@@ -95,6 +107,8 @@ class Replicating:
         await self._announce_learned()
 
     async def _announce_learned(self) -> None:
+        if getattr(self, "closed", False):
+            return
         for writer in self._writers.take_learned():
             if writer.core is not None:
                 await self._learned_core(writer.core)  # type: ignore[attr-defined]
