@@ -425,7 +425,9 @@ class ProtocolStream(EventEmitter):
             self.channels.remove(ch)
         if self._by_dk.get(ch.discovery_key) is ch:
             del self._by_dk[ch.discovery_key]
-        if ch.remote_id is not None and self._remote.get(ch.remote_id) is ch:
+        if not local and ch.remote_id is not None and self._remote.get(ch.remote_id) is ch:
+            # (closed here: the remote's id stays mapped, so what it sent before it learns of the close
+            # is ignored rather than taken for a message on an unknown channel, as JS does)
             del self._remote[ch.remote_id]
         if ch.handler is not None:
             try:
