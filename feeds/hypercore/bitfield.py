@@ -115,6 +115,9 @@ class Pager:
     def dirty(self) -> list[int]:
         return list(self._dirty)
 
+    def dirty_count(self) -> int:
+        return len(self._dirty)
+
     def take_dirty(self) -> list[int]:
         dirty = self._dirty
         self._dirty = []
