@@ -504,4 +504,7 @@ def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
         general = m.Data.decode(payload)
     except (m.MessageError, pb.DecodeError, varint.VarintError):
         general = None
+    if general is not None and any(len(n.hash) != 32 for n in general.nodes):
+        general = None  # a proof node without a 32-byte hash: dropped like an undecodable payload
     assert m.decode(9, payload) == general
+    assert m.decode(9, memoryview(payload)) == general
