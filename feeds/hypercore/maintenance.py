@@ -43,6 +43,7 @@ class _Maintenance(CoreState):
                 report["invalid"] += 1
                 report["invalid_blocks"].append(i)
                 bf.set(i, False)
+                self._verified.set(i, False)
         report["bad_nodes"] = integrity.audit_parents(self.tree.bitfield, self._tree_file, self.length)
         if self.length:
             status, _ = self._check_length(self.length)
@@ -58,6 +59,7 @@ class _Maintenance(CoreState):
             end = start + 1
         changed = False
         for i in range(start, end):
+            self._verified.set(i, False)
             if self.bitfield.set(i, False):
                 changed = True
         if not changed:
