@@ -16,10 +16,17 @@
 
 Every wait is bounded.  Connecting takes at most ``timeout`` seconds; a non-live fetch (or one with
 ``until``) fails with :class:`FetchTimeout` when nothing new arrives for ``timeout`` seconds (no block
-downloaded, no end); the protocol's keep-alive ends a connection whose remote went silent.  Failures are
-:class:`FetchError` subclasses with a message fit for a user: :class:`ConnectFailed` (refused, unreachable,
-connect timeout), :class:`RemoteClosed` (the connection ended before the fetch was complete),
-:class:`FetchTimeout`, :class:`ReplicationFailed` (the stream was destroyed with an error).
+downloaded, no end); the protocol's keep-alive ends a connection whose remote went silent.  A non-live
+fetch (or one with ``until``) from a peer that holds only part of what is wanted stops as soon as the peer
+has answered and has nothing more of it (:class:`PeerIncomplete`, naming the missing blocks; what the
+peer had is stored, so a later fetch resumes).  Fetching into the writable feed itself is refused at once
+(:class:`NothingToFetch`).  Failures are :class:`FetchError` subclasses with a message fit for a user:
+:class:`ConnectFailed` (refused, unreachable, connect timeout), :class:`RemoteClosed` (the connection
+ended before the fetch was complete), :class:`FetchTimeout`, :class:`ReplicationFailed` (the stream was
+destroyed with an error), :class:`PeerIncomplete`, :class:`NothingToFetch`.
+
+``progress`` is called after every downloaded block and, while nothing arrives, every
+:data:`WAKE_INTERVAL` seconds (so a progress display keeps showing where a slow fetch is).
 
 Streams come from ``feed.replicate(live=...)`` (:class:`~hyperparty.feeds.base.Feed`: the first core
 opens the first channel; cores learned during replication join the stream).  This module may use
@@ -34,6 +41,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from ..protocol.errors import RemoteTimeout
 from ..protocol.stream import ProtocolStream
 from ..protocol.transport import connect_tcp, serve_tcp
 
@@ -44,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "serve", "fetch", "replication_stream", "Server", "FetchResult", "FetchProgress",
     "FetchError", "ConnectFailed", "RemoteClosed", "FetchTimeout", "ReplicationFailed", "ServeFailed",
+    "PeerIncomplete", "NothingToFetch",
 ]
 
 CONNECT_TIMEOUT = 10.0
@@ -69,6 +78,24 @@ class FetchTimeout(FetchError, TimeoutError):
 
 class ReplicationFailed(FetchError):
     """The replication stream ended with an error (bad data, a protocol error, a keep-alive timeout)."""
+
+
+class PeerIncomplete(RemoteClosed):
+    """The peer answered and has nothing more of what is wanted, but blocks are still missing.
+
+    ``missing``: ``[start, end)`` runs of missing blocks (per core, first core first); ``remote_length``:
+    the longest length the peer announced for the feed's first core; ``have``: blocks of the wanted
+    ranges stored locally."""
+
+    def __init__(self, message: str, missing: list[tuple[int, int]], remote_length: int, have: int) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.remote_length = remote_length
+        self.have = have
+
+
+class NothingToFetch(FetchError):
+    """The local feed is the writable feed itself (its secret key is stored): there is nothing to fetch."""
 
 
 class ServeFailed(OSError):
@@ -213,9 +240,13 @@ class _Counter:
     def _on_download(self, index: int, data: bytes) -> None:
         self.blocks += 1
         self.bytes += len(data)
-        self.last_activity = now = time.monotonic()
+        self.last_activity = time.monotonic()
+        self.report()
+
+    def report(self) -> None:
+        """Call ``progress`` with where the fetch is now."""
         if self.progress is not None:
-            self.progress(FetchProgress(self.blocks, self.bytes, self.total(), now - self.began))
+            self.progress(FetchProgress(self.blocks, self.bytes, self.total(), time.monotonic() - self.began))
 
     def close(self) -> None:
         self._closed = True
@@ -234,16 +265,24 @@ async def fetch(
     timeout: float = CONNECT_TIMEOUT,
     progress: Callable[[FetchProgress], None] | None = None,
     until: Callable[[], Awaitable[Any]] | None = None,
+    download: bool | None = None,
 ) -> FetchResult:
     """Replicate ``feed`` from the peer at ``host:port`` (see the module docstring for when it returns).
 
-    ``progress(FetchProgress)`` is called after every downloaded block (throttle it yourself).  Raises
-    :class:`ConnectFailed`, :class:`RemoteClosed`, :class:`FetchTimeout` or :class:`ReplicationFailed`.
+    ``progress(FetchProgress)`` is called after every downloaded block and while waiting (throttle it
+    yourself).  ``download=True`` downloads into writable cores too (a writer re-fetching blocks it lost).
+    Raises :class:`ConnectFailed`, :class:`RemoteClosed`, :class:`FetchTimeout`,
+    :class:`ReplicationFailed`, :class:`PeerIncomplete` or :class:`NothingToFetch`.
     """
     await feed.ready()
+    cores = list(feed.cores())
+    if download is None and cores and all(getattr(core, "writable", False) for core in cores):
+        raise NothingToFetch(f"this storage holds the writable feed {feed.key.hex()} itself (its secret key is "
+                             "stored): there is nothing to fetch into it; fetch into another storage")
     began = time.monotonic()
     counter = _Counter(feed, progress, began)
-    stream = replication_stream(feed, live=live or until is not None)
+    options = {} if download is None else {"download": download}
+    stream = feed.replicate(live=live or until is not None, **options)
     remote_feeds: set[bytes] = set()  # discovery keys of the channels the remote opened
     stream.on("feed", remote_feeds.add)
     where = f"{host}:{port}"
@@ -257,9 +296,11 @@ async def fetch(
             raise ConnectFailed(f"cannot connect to {where}: {exc.strerror or exc}") from None
         if until is not None:
             waiter = asyncio.ensure_future(until())
-            await _wait_active(counter, {waiter, connection}, timeout, where)
+            await _wait_active(counter, {waiter, connection}, timeout, where, stream)
             if not waiter.done():
                 error = connection.result()
+                if isinstance(error, RemoteTimeout):
+                    raise _failure(error, counter, stream, where)
                 raise RemoteClosed(f"the connection to {where} ended before the fetch was complete"
                                    + (f": {error}" if error else ""))
             waiter.result()  # its own failure, if any
@@ -269,12 +310,12 @@ async def fetch(
         elif live:
             error = await connection
             if error is not None:
-                raise ReplicationFailed(f"replication with {where} failed: {error}")
+                raise _failure(error, counter, stream, where)
         else:
-            await _wait_active(counter, {connection}, timeout, where)
+            await _wait_active(counter, {connection}, timeout, where, stream)
             error = connection.result()
             if error is not None:
-                raise ReplicationFailed(f"replication with {where} failed: {error}")
+                raise _failure(error, counter, stream, where)
             if feed.discovery_key not in remote_feeds:
                 raise RemoteClosed(f"the connection to {where} ended before the remote opened feed "
                                    f"{feed.key.hex()[:16]}... (does it have this feed?)")
@@ -290,25 +331,149 @@ async def fetch(
             stream.destroy()
 
 
-async def _wait_active(counter: _Counter, futures: set[asyncio.Future], timeout: float, where: str) -> None:
-    """Wait until one of ``futures`` is done; fail when nothing arrived for ``timeout`` seconds."""
+async def _wait_active(counter: _Counter, futures: set[asyncio.Future], timeout: float, where: str,
+                       stream: ProtocolStream) -> None:
+    """Wait until one of ``futures`` is done; fail when nothing arrived for ``timeout`` seconds, or when the
+    peer has nothing more of what is wanted (twice in a row, a wake interval apart)."""
+    stalled_before = False
     while True:
         idle = time.monotonic() - counter.last_activity
         if idle >= timeout:
-            raise FetchTimeout(f"nothing arrived from {where} for {timeout:g} s")
+            raise FetchTimeout(_silence(counter, stream, where, timeout))
         done, _ = await asyncio.wait(futures, timeout=min(WAKE_INTERVAL, timeout - idle),
                                      return_when=asyncio.FIRST_COMPLETED)
         if done:
             return
+        counter.report()
+        stalled = _peer_exhausted(counter.feed, stream, where)
+        if stalled is not None and stalled_before:
+            raise stalled
+        stalled_before = stalled is not None
+
+
+def _failure(error: BaseException, counter: _Counter, stream: ProtocolStream, where: str) -> FetchError:
+    """The error for a replication stream that ended with ``error``, for a user."""
+    if isinstance(error, RemoteTimeout):
+        silent = f"{where} went silent: nothing arrived, not even a keep-alive, for about {stream.timeout:g} s"
+        if stream.remote_id is None:
+            return ReplicationFailed(f"{silent} (it never answered the handshake)")
+        done = f"{counter.blocks} blocks downloaded" if counter.blocks else "no block downloaded"
+        return ReplicationFailed(f"{silent} ({done}; run again to resume)")
+    return ReplicationFailed(f"replication with {where} failed: {error}")
+
+
+def _silence(counter: _Counter, stream: ProtocolStream, where: str, timeout: float) -> str:
+    """Why a fetch timed out, for a user."""
+    head = f"nothing arrived from {where} for {timeout:g} s"
+    if stream.remote_id is None:
+        return f"{head}: it accepted the connection but never answered the handshake"
+    peers = [p for core in counter.feed.cores() for p in core.peers if getattr(p, "stream", None) is stream]
+    if not peers:
+        return (f"{head}: it answered the handshake but did not open feed {counter.feed.key.hex()[:16]}... "
+                "(does it have this feed?)")
+    if all(getattr(p, "inflight_wants", 0) > 0 for p in peers):
+        return f"{head}: it opened feed {counter.feed.key.hex()[:16]}... but never said which blocks it has"
+    done = f"{counter.blocks} blocks downloaded" if counter.blocks else "no block downloaded"
+    return f"{head}: it stopped sending ({done}; run again to resume)"
+
+
+def _peer_exhausted(feed: "Feed", stream: ProtocolStream, where: str) -> "PeerIncomplete | None":
+    """A :class:`PeerIncomplete` when the peer on ``stream`` answered every Want, has no request of ours in
+    flight, and holds none of the blocks the feed's cores still want; else None."""
+    missing: list[tuple[int, int]] = []
+    remote_length = 0
+    have = 0
+    for n, core in enumerate(feed.cores()):
+        peer = next((p for p in core.peers if getattr(p, "stream", None) is stream), None)
+        if peer is None:
+            if n == 0:
+                return None  # the first core is not even replicating yet
+            continue
+        if not peer.ready_done or peer.inflight or (peer.wants is not None and peer.inflight_wants > 0):
+            return None
+        if n == 0:
+            remote_length = peer.remote_length
+        wanted: list[tuple[int, int]] = []
+        if not getattr(core, "sparse", False):  # a non-sparse core wants everything the feed has
+            wanted.append((0, max(core.length, peer.remote_length)))
+        for sel in core.selections:
+            end = sel.end if sel.end != -1 else max(core.length, peer.remote_length)
+            if end > sel.start:
+                wanted.append((sel.start, end))
+        for w in core.waiting:
+            if w.update:
+                if peer.remote_length >= max(w.min_length, core.length + 1):
+                    return None  # the peer has the longer feed: the update is on its way
+                wanted.append((max(core.length, peer.remote_length), w.min_length))
+            else:
+                wanted.append((w.index, w.index + 1))
+        for start, end in _merged(wanted):
+            first = core.bitfield.first_missing(start, end)
+            if first == -1:
+                continue
+            for a, b in peer.remote_has.runs_from(start, end):
+                if core.bitfield.first_missing(a, b) != -1:
+                    return None  # the peer has something we lack: a request is on its way
+            have += core.downloaded(start, end) if end > start else 0
+            missing.extend(_missing_runs(core, first, end))
+    if not missing:
+        return None
+    return _incomplete(feed, where, missing, remote_length, have)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges sorted and merged where they overlap or touch."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _incomplete(feed: "Feed", where: str, missing: list[tuple[int, int]], remote_length: int,
+                have: int, head: str | None = None) -> PeerIncomplete:
+    shown = ", ".join(f"{a}" if b == a + 1 else f"{a}-{b - 1}" for a, b in missing[:5])
+    more = f" and {len(missing) - 5} more ranges" if len(missing) > 5 else ""
+    count = sum(b - a for a, b in missing)
+    head = head or f"{where} has no more of feed {feed.key.hex()[:16]}..."
+    return PeerIncomplete(f"{head}: {count} wanted blocks are missing there ({shown}{more}; it announced "
+                          f"{remote_length} blocks)", missing, remote_length, have)
+
+
+def _missing_runs(core: "Hypercore", start: int, end: int) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` of blocks in ``[start, end)`` the core does not hold."""
+    runs: list[tuple[int, int]] = []
+    i = core.bitfield.first_missing(start, end)
+    while i != -1 and len(runs) < 1000:
+        j = i + 1
+        while j < end and not core.has(j):
+            j += 1
+        runs.append((i, j))
+        i = core.bitfield.first_missing(j, end) if j < end else -1
+    return runs
 
 
 def _check_complete(feed: "Feed", counter: _Counter, where: str) -> None:
-    """After a non-live fetch: every non-sparse core holds every block up to the remote's announced length."""
-    for core in feed.cores():
+    """After a non-live fetch: every non-sparse core holds every block up to the remote's announced length
+    (else :class:`PeerIncomplete`: the peer ended without them)."""
+    missing: list[tuple[int, int]] = []
+    have = 0
+    remote_length = 0
+    for n, core in enumerate(feed.cores()):
+        announced = counter.announced.get(id(core), 0)
+        if n == 0:
+            remote_length = announced
         if getattr(core, "sparse", False):
             continue
-        length = max(core.length, counter.announced.get(id(core), 0))
-        have = core.downloaded(0, length) if length else 0
-        if have < length:
-            raise RemoteClosed(f"the connection to {where} ended with {have} of {length} blocks of "
-                               f"{core.key.hex()[:16]}... downloaded")
+        length = max(core.length, announced)
+        first = core.bitfield.first_missing(0, length) if length else -1
+        if first != -1:
+            have += core.downloaded(0, length)
+            missing.extend(_missing_runs(core, first, length))
+    if missing:
+        total = have + sum(b - a for a, b in missing)
+        raise _incomplete(feed, where, missing, remote_length, have,
+                          f"the connection to {where} ended with {have} of {total} blocks of "
+                          f"{feed.key.hex()[:16]}... downloaded")

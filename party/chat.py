@@ -1,8 +1,10 @@
 """``ChatNode``: one peer of a party running a chat over its own feed (what ``hyperparty chat`` drives).
 
 Each line said is appended to the node's own writable feed; every block that arrives from another
-member's feed is reported to ``on_message(feed_key, seq, data)``; ephemeral messages travel with the party
-extension and are reported to ``on_ephemeral(text, peer_id)``.  The rule set picks who replicates what:
+member's feed is reported to ``on_message(feed_key, seq, data)``, each feed's blocks in seq order (blocks
+arrive in any order; one that comes early waits for those before it); ephemeral messages travel with the
+party extension and are reported to ``on_ephemeral(text, peer_id)`` (type ``chat``) and, of every type,
+to ``on_any_ephemeral(type, value, peer_id)``.  The rule set picks who replicates what:
 
 * ``two-writers`` (default): the seed's example — every peer shares its feed with every other;
 * ``multifeed``: multifeed 4.3.0's wire (talks to a JS multifeed peer; no ephemeral messages);
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..feeds.hypercore import Hypercore
+from ..feeds.hypercore import Hypercore, HypercoreError
 from ..storage import Storage, open_storage
 from .feed_store import FeedStore
 from .party import Party
@@ -32,6 +34,7 @@ EPHEMERAL_TYPE = "chat"
 
 MessageCallback = Callable[[bytes, int, bytes], Any]
 EphemeralCallback = Callable[[str, bytes | None], Any]
+AnyEphemeralCallback = Callable[[str | None, bytes, bytes | None], Any]
 
 
 class ChatNode:
@@ -46,6 +49,7 @@ class ChatNode:
         live: bool = True,
         on_message: MessageCallback | None = None,
         on_ephemeral: EphemeralCallback | None = None,
+        on_any_ephemeral: AnyEphemeralCallback | None = None,
         transaction_timeout: float | None = 10.0,
     ) -> None:
         if rules not in RULE_SETS:
@@ -56,6 +60,7 @@ class ChatNode:
         self.party_key = party_key
         self.on_message = on_message
         self.on_ephemeral = on_ephemeral
+        self.on_any_ephemeral = on_any_ephemeral
         self.transaction_timeout = transaction_timeout
         self.store = FeedStore(self.storage)
         self.local: Hypercore | None = None
@@ -103,16 +108,29 @@ class ChatNode:
         if not isinstance(core, Hypercore) or core is self.local or core.key in self._watched:
             return  # chat messages are blocks of plain hypercores
         self._watched.add(core.key)
+        # report this session's blocks in seq order: from the first block not stored yet, each one once
+        # every block before it is stored (blocks stored in an earlier session are not reported again)
+        first = core.bitfield.first_missing(0, core.length) if core.length else 0
+        state = {"next": core.length if first == -1 else first}
 
         def on_download(index: int, data: bytes) -> None:
-            if self.on_message is not None and parse_authorization(bytes(data)) is None:
-                self.on_message(core.key, index, bytes(data))
+            while core.has(state["next"]):
+                seq = state["next"]
+                state["next"] = seq + 1
+                try:
+                    block = bytes(data) if seq == index else core.read_block(seq)
+                except HypercoreError:  # a damaged stored block: skip it, go on with the next
+                    continue
+                if self.on_message is not None and parse_authorization(block) is None:
+                    self.on_message(core.key, seq, block)
 
         core.on("download", on_download)
 
     def _ephemeral(self, peer: Any, type: str | None, value: bytes | None) -> None:
         if type == EPHEMERAL_TYPE and self.on_ephemeral is not None:
             self.on_ephemeral((value or b"").decode("utf-8", "replace"), peer.peer_id)
+        if self.on_any_ephemeral is not None:
+            self.on_any_ephemeral(type, bytes(value or b""), peer.peer_id)
 
     async def say(self, text: str | bytes) -> int:
         """Append a message to the local feed; returns its seq."""
@@ -120,15 +138,16 @@ class ChatNode:
         data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         return await self.local.append(data)
 
-    def send_ephemeral(self, text: str) -> int:
-        """Send an ephemeral message to every connected peer; returns how many got it."""
+    def send_ephemeral(self, text: str | bytes, type: str = EPHEMERAL_TYPE) -> int:
+        """Send an ephemeral message (of ``type``, default ``chat``) to every connected peer; returns how
+        many got it."""
         assert self.party is not None, "start() first"
         if not self.rules or not self.rules.uses_party_extension:
             raise ValueError(f"the {self.rules_name} rules carry no ephemeral messages")
         sent = 0
         for peer in list(self.party.peers):
             if not peer.closed:
-                peer.send_ephemeral_message(EPHEMERAL_TYPE, text.encode("utf-8"))
+                peer.send_ephemeral_message(type, text.encode("utf-8") if isinstance(text, str) else bytes(text))
                 sent += 1
         return sent
 

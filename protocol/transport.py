@@ -170,7 +170,12 @@ async def serve_tcp(
             log.exception("could not make a stream for an incoming connection")
             writer.close()
             return
-        await run_stream(stream, reader, writer, clock=clock)
+        try:
+            await run_stream(stream, reader, writer, clock=clock)
+        except asyncio.CancelledError:
+            # the loop is shutting down (asyncio.run cancels what is left): the stream was destroyed on the
+            # way out; ending normally keeps asyncio's start_server callback from logging the cancellation
+            pass
 
     return await asyncio.start_server(on_connection, host, port)
 

@@ -12,21 +12,30 @@ from __future__ import annotations
 
 import os
 
-from .base import OutOfRangeError, RandomAccessFile, Storage, StorageClosedError, StorageError
+from .base import (
+    DiskFullError,
+    OutOfRangeError,
+    RandomAccessFile,
+    ReadOnlyError,
+    Storage,
+    StorageClosedError,
+    StorageError,
+)
 from .file import FileStorage
 from .lmdb_storage import LmdbStorage
 from .memory import MemoryStorage
 
 __all__ = [
     "open_storage", "Storage", "RandomAccessFile", "MemoryStorage", "FileStorage", "LmdbStorage",
-    "StorageError", "OutOfRangeError", "StorageClosedError",
+    "StorageError", "OutOfRangeError", "StorageClosedError", "ReadOnlyError", "DiskFullError",
 ]
 
 
-def open_storage(spec: "str | Storage") -> Storage:
+def open_storage(spec: "str | Storage", *, readonly: bool = False) -> Storage:
     """``"memory"``, ``"file:DIR"`` or ``"lmdb:DIR"`` -> a new root :class:`Storage` for one feed.
 
-    ``DIR`` may start with ``~``.  Every ``lmdb:DIR`` storage on the same directory in a process shares
+    ``readonly``: open without creating or writing anything (see :mod:`.base`): commands that only read
+    use it.  ``DIR`` may start with ``~``.  Every ``lmdb:DIR`` storage on the same directory in a process shares
     one LMDB environment (other feeds go in ``storage.sub(prefix)``).  A :class:`Storage` passes through
     unchanged; any other string raises :class:`ValueError`, any other type :class:`TypeError`.
     """
@@ -36,9 +45,9 @@ def open_storage(spec: "str | Storage") -> Storage:
         raise TypeError(f"a storage spec is a string like 'file:DIR', not {type(spec).__name__}")
     kind, sep, where = spec.partition(":")
     if spec == "memory":
-        return MemoryStorage()
+        return MemoryStorage(readonly=readonly)
     if sep and where and kind == "file":
-        return FileStorage(os.path.expanduser(where))
+        return FileStorage(os.path.expanduser(where), readonly=readonly)
     if sep and where and kind == "lmdb":
-        return LmdbStorage(os.path.expanduser(where))
+        return LmdbStorage(os.path.expanduser(where), readonly=readonly)
     raise ValueError(f"unknown storage {spec!r}: use memory, file:DIR or lmdb:DIR")

@@ -28,6 +28,15 @@ All calls are synchronous.  Hypercore's writes are small page-cache writes (or o
 finish in microseconds, so they run inline on the event loop; only :meth:`RandomAccessFile.flush` on the
 file backend may block for long, and callers that need it run it in an executor.
 
+Read-only storages (``open_storage(spec, readonly=True)``): every write raises :class:`ReadOnlyError`,
+and opening one creates nothing (no directory, no LMDB environment, no file); a file that was never
+written reads as empty.  Commands that only read open their storage this way, so they work on read-only
+mounts and files without write permission and never mark what they look at.
+
+Failures of the device are :class:`StorageError` subclasses with a message fit for a user:
+:class:`DiskFullError` ("disk full") when the device has no space left, :class:`ReadOnlyError` when the
+file system or the permissions refuse a write (:func:`os_failure`).
+
 ``Storage.transaction()`` groups writes that must land together (one append batch).  LMDB commits them in
 one write transaction (all or nothing after a crash); the memory and file backends run them immediately.
 Blocks nest (an inner block joins the outer one), reads inside a block see its writes, and a closed
@@ -38,6 +47,8 @@ storage refuses to start one (:class:`StorageClosedError`).  ``write_many(offset
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 from abc import ABC, abstractmethod
 from typing import Iterator, Sequence, TypeAlias, TypeVar
 
@@ -57,6 +68,61 @@ class OutOfRangeError(StorageError):
 
 class StorageClosedError(StorageError):
     """The file or storage was used after close()."""
+
+
+class ReadOnlyError(StorageError):
+    """A write to a storage opened read-only, or one the file system or the permissions refuse."""
+
+
+class DiskFullError(StorageError):
+    """A write failed because the device holding the storage has no space left."""
+
+
+#: A device with less free space than this is called full when a write fails there for an unclear reason
+#: (LMDB reports ENOSPC during a commit as "Input/output error").
+LOW_SPACE = 1 << 20
+
+
+def free_bytes(path: str) -> int | None:
+    """Bytes available to us on the device holding ``path`` (its nearest existing ancestor); None when
+    that cannot be known."""
+    while path and not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    try:
+        st = os.statvfs(path or ".")
+    except (OSError, AttributeError):
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def os_failure(where: str, what: str, err: BaseException, *, device: str | None = None) -> StorageError:
+    """A :class:`StorageError` that says why ``what`` (e.g. ``"write"``) failed on ``where``.
+
+    ``err`` is the OS (or LMDB) error; ``device`` a path on the device, used to tell a full disk behind an
+    unclear error (LMDB's "Input/output error").
+    """
+    code = getattr(err, "errno", None)
+    reason = getattr(err, "strerror", None) or str(err)
+    if code is None:  # LMDB errors carry only the message: recognise the OS errors by their text
+        for candidate in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            if os.strerror(candidate) in reason:
+                code = candidate
+                break
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"{where}: disk full: cannot {what} (no space left on the device)")
+    if code == errno.EROFS:
+        return ReadOnlyError(f"{where}: cannot {what}: the file system is read-only")
+    if code in (errno.EACCES, errno.EPERM):
+        return ReadOnlyError(f"{where}: cannot {what}: permission denied")
+    if device is not None and code in (None, errno.EIO):
+        free = free_bytes(device)
+        if free is not None and free < LOW_SPACE:
+            return DiskFullError(f"{where}: disk full: cannot {what} ({free} bytes free on the device; "
+                                 f"the error was: {reason})")
+    return StorageError(f"{where}: cannot {what}: {reason}")
 
 
 class RandomAccessFile(ABC):
@@ -98,6 +164,9 @@ class RandomAccessFile(ABC):
 
 class Storage(ABC):
     """A factory of named :class:`RandomAccessFile` objects for one feed (one namespace)."""
+
+    #: True when the storage was opened read-only (every write raises :class:`ReadOnlyError`).
+    readonly: bool = False
 
     @abstractmethod
     def open(self, name: str) -> RandomAccessFile:

@@ -17,6 +17,11 @@ Implementation notes:
   expose; hypercore only deletes block ranges on ``clear``, so zero-filling is simple and enough.)
 * ``flush`` is ``fsync`` of the file, plus ``fsync`` of the directories this handle created, so a new
   file's directory entry is durable too.
+* Read-only (``FileStorage(DIR, readonly=True)``): files are opened ``O_RDONLY`` (so read-only mounts
+  and files without write permission can be read), nothing is ever created, every write raises
+  :class:`~.base.ReadOnlyError`.  A writable storage whose file the OS will not open for writing says so
+  (``ReadOnlyError``: "read-only file system" / "permission denied"); a full device is a
+  :class:`~.base.DiskFullError`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Sequence
 
 from .base import (
     Buffer,
+    ReadOnlyError,
     NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
@@ -34,6 +40,7 @@ from .base import (
     StorageClosedError,
     StorageError,
     check_range,
+    os_failure,
     split_path,
 )
 
@@ -46,11 +53,13 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 class FileRandomAccessFile(RandomAccessFile):
     """One file of a :class:`FileStorage`, opened lazily, accessed with pread/pwrite."""
 
-    __slots__ = ("name", "namespace", "_fd", "_closed", "_owner", "_new_dirs")
+    __slots__ = ("name", "namespace", "_fd", "_closed", "_owner", "_new_dirs", "readonly")
 
-    def __init__(self, path: str, namespace: tuple[str, ...] = (), owner: OpenFiles | None = None) -> None:
+    def __init__(self, path: str, namespace: tuple[str, ...] = (), owner: OpenFiles | None = None, *,
+                 readonly: bool = False) -> None:
         self.name = path
         self.namespace = namespace
+        self.readonly = readonly
         self._fd = -1
         self._closed = False
         self._owner = owner
@@ -67,15 +76,17 @@ class FileRandomAccessFile(RandomAccessFile):
             raise StorageClosedError(f"{self.name}: file is closed")
         if self._fd < 0:
             try:
-                self._fd = os.open(self.name, os.O_RDWR | _O_CLOEXEC)
-            except FileNotFoundError:
+                self._fd = os.open(self.name, (os.O_RDONLY if self.readonly else os.O_RDWR) | _O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError):
                 return -1
             except OSError as err:
-                raise StorageError(f"{self.name}: cannot open: {err}") from err
+                raise os_failure(self.name, "open for writing" if not self.readonly else "open", err) from err
         return self._fd
 
     def _writer_fd(self) -> int:
         """The fd, creating the file (and its directories) when needed."""
+        if self.readonly:
+            raise ReadOnlyError(f"{self.name}: the storage was opened read-only")
         fd = self._reader_fd()
         if fd >= 0:
             return fd
@@ -84,7 +95,7 @@ class FileRandomAccessFile(RandomAccessFile):
         try:
             fd = os.open(self.name, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o644)
         except OSError as err:
-            raise StorageError(f"{self.name}: cannot create: {err}") from err
+            raise os_failure(self.name, "create the file", err) from err
         self._fd = fd
         self._new_dirs.append(directory)
         return fd
@@ -101,7 +112,7 @@ class FileRandomAccessFile(RandomAccessFile):
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as err:
-            raise StorageError(f"{directory}: cannot create directory: {err}") from err
+            raise os_failure(directory, "create the directory", err) from err
         # the parents of created directories need an fsync for the new entries to be durable
         self._new_dirs.extend(os.path.dirname(m) for m in missing)
 
@@ -132,6 +143,12 @@ class FileRandomAccessFile(RandomAccessFile):
         return b"".join(parts)
 
     def write(self, offset: int, data: Buffer) -> None:
+        try:
+            self._write(offset, data)
+        except OSError as err:
+            raise os_failure(self.name, "write", err, device=self.name) from err
+
+    def _write(self, offset: int, data: Buffer) -> None:
         if offset < 0:
             check_range(offset, 0)
         fd = self._writer_fd()
@@ -150,6 +167,12 @@ class FileRandomAccessFile(RandomAccessFile):
         """``pwritev`` the chunks without joining them (no copy of a large batch in user space)."""
         if len(chunks) <= 1 or not hasattr(os, "pwritev"):
             return RandomAccessFile.write_many(self, offset, chunks)
+        try:
+            self._write_many(offset, chunks)
+        except OSError as err:
+            raise os_failure(self.name, "write", err, device=self.name) from err
+
+    def _write_many(self, offset: int, chunks: Sequence[Buffer]) -> None:
         if offset < 0:
             check_range(offset, 0)
         fd = self._writer_fd()
@@ -169,14 +192,22 @@ class FileRandomAccessFile(RandomAccessFile):
 
     def _pwritev(self, fd: int, part: list, size: int, offset: int) -> int:
         if not size:  # only empty chunks: still grows a shorter file to ``offset`` (as write does)
-            self.write(offset, b"")
+            self._write(offset, b"")
             return offset
         written = os.pwritev(fd, part, offset)
         if written != size:  # short write: finish the rest the plain way
-            self.write(offset + written, b"".join(part)[written:])
+            self._write(offset + written, b"".join(part)[written:])
         return offset + size
 
     def delete(self, offset: int, length: int) -> None:
+        if self.readonly:
+            raise ReadOnlyError(f"{self.name}: the storage was opened read-only")
+        try:
+            self._delete(offset, length)
+        except OSError as err:
+            raise os_failure(self.name, "delete", err, device=self.name) from err
+
+    def _delete(self, offset: int, length: int) -> None:
         fd = self._reader_fd()
         check_range(offset, length)
         if fd < 0 or length == 0:
@@ -195,7 +226,11 @@ class FileRandomAccessFile(RandomAccessFile):
 
     def truncate(self, length: int) -> None:
         check_range(0, length)
-        os.ftruncate(self._writer_fd(), length)
+        fd = self._writer_fd()
+        try:
+            os.ftruncate(fd, length)
+        except OSError as err:
+            raise os_failure(self.name, "truncate", err, device=self.name) from err
 
     def size(self) -> int:
         fd = self._reader_fd()
@@ -203,11 +238,14 @@ class FileRandomAccessFile(RandomAccessFile):
 
     def flush(self) -> None:
         fd = self._reader_fd()
-        if fd >= 0:
-            os.fsync(fd)
-        while self._new_dirs:
-            _fsync_directory(self._new_dirs[-1])
-            self._new_dirs.pop()
+        try:
+            if fd >= 0 and not self.readonly:
+                os.fsync(fd)
+            while self._new_dirs:
+                _fsync_directory(self._new_dirs[-1])
+                self._new_dirs.pop()
+        except OSError as err:
+            raise os_failure(self.name, "flush", err, device=self.name) from err
 
     def close(self) -> None:
         if self._closed:
@@ -245,6 +283,7 @@ class FileStorage(NamespacedStorage):
         self,
         directory: "str | os.PathLike[str]",
         *,
+        readonly: bool = False,
         _open_files: OpenFiles | None = None,
         _namespace: tuple[str, ...] = (),
     ) -> None:
@@ -252,6 +291,7 @@ class FileStorage(NamespacedStorage):
         if not directory:
             raise ValueError("FileStorage needs a directory")
         self.directory = os.path.abspath(os.path.expanduser(directory))
+        self.readonly = readonly
         self._init_namespace(_namespace, _open_files)
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise StorageError(f"{self.directory} exists and is not a directory")
@@ -261,7 +301,8 @@ class FileStorage(NamespacedStorage):
 
     def open(self, name: str) -> FileRandomAccessFile:
         self._check()
-        return self._track(FileRandomAccessFile(self._path(name), self._namespace, self._open_files))
+        return self._track(FileRandomAccessFile(self._path(name), self._namespace, self._open_files,
+                                                readonly=self.readonly))
 
     def exists(self, name: str) -> bool:
         self._check()
@@ -272,6 +313,7 @@ class FileStorage(NamespacedStorage):
         parts = split_path(prefix, "prefix")
         return FileStorage(
             os.path.join(self.directory, *parts),
+            readonly=self.readonly,
             _open_files=self._open_files,
             _namespace=self._namespace + parts,
         )

@@ -31,6 +31,13 @@ being killed (it is in the OS page cache).  A power loss or OS crash may lose th
 since the last :meth:`LmdbFile.flush` (``env.sync``), and LMDB keeps the environment consistent only on
 file systems that preserve write order; callers that need a commit to survive power loss flush after it.
 
+Read-only (``LmdbStorage(DIR, readonly=True)``): nothing is created or written — a missing directory or
+environment reads as an empty store, an existing environment is opened read-only (without its lock file
+when the lock cannot be taken, e.g. on a read-only mount), and every write raises
+:class:`~.base.ReadOnlyError`.  An environment that holds data but no format record was made by another
+program: it is refused (read-only or not) and never written to.  A write that fails on a full device is a
+:class:`~.base.DiskFullError` ("disk full"; LMDB itself only says "Input/output error").
+
 Environments are shared per directory inside a process and reference counted (LMDB forbids opening one
 environment twice in a process); :meth:`LmdbStorage.close` of the last storage on a directory closes it,
 after the transaction in progress (if any) has ended.
@@ -48,6 +55,7 @@ import lmdb
 
 from .base import (
     Buffer,
+    ReadOnlyError,
     NamespacedStorage,
     OpenFiles,
     OutOfRangeError,
@@ -56,8 +64,10 @@ from .base import (
     StorageError,
     check_range,
     namespace_of,
+    os_failure,
     split_path,
 )
+from .memory import MemoryFile
 
 __all__ = ["LmdbStorage", "LmdbFile", "FORMAT_KEY", "FORMAT_VERSION", "LMDB_PAGE_HEADER", "MAP_SIZE"]
 
@@ -75,15 +85,19 @@ class _Env:
     ``txn`` belongs to thread ``owner``; ``depth`` counts the transaction blocks inside it.
     """
 
-    __slots__ = ("env", "path", "refs", "txn", "owner", "depth", "page_size", "pid", "closed")
+    __slots__ = ("env", "path", "refs", "txn", "owner", "depth", "page_size", "pid", "closed", "readonly")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, readonly: bool = False) -> None:
+        self.readonly = readonly
         try:
-            os.makedirs(path, exist_ok=True)
-            self.env = lmdb.open(path, map_size=MAP_SIZE, subdir=True, sync=False, metasync=False,
-                                 writemap=False, readahead=False, max_dbs=0, lock=True)
+            if readonly:
+                self.env = _open_readonly(path)
+            else:
+                os.makedirs(path, exist_ok=True)
+                self.env = lmdb.open(path, map_size=MAP_SIZE, subdir=True, sync=False, metasync=False,
+                                     writemap=False, readahead=False, max_dbs=0, lock=True)
         except (OSError, lmdb.Error) as exc:
-            raise StorageError(f"cannot open LMDB environment {path}: {exc}") from exc
+            raise os_failure(f"lmdb:{path}", "open the LMDB environment", exc, device=path) from exc
         self.path = path
         self.refs = 0
         self.txn: lmdb.Transaction | None = None
@@ -98,13 +112,27 @@ class _Env:
             raise
 
     def _format(self) -> int:
-        """Read (or, in a new environment, write) the format record; returns the page size."""
-        with self.env.begin(write=True) as txn:
-            raw = txn.get(FORMAT_KEY)
-            if raw is None:
-                page_size = self.env.stat()["psize"] - LMDB_PAGE_HEADER
-                txn.put(FORMAT_KEY, b"%d %d" % (FORMAT_VERSION, page_size))
+        """Read (or, in a new empty environment opened for writing, write) the format record; returns the
+        page size.  An environment with data but no record belongs to another program: refused."""
+        with self.env.begin() as rtxn:
+            raw = rtxn.get(FORMAT_KEY)
+            entries = self.env.stat()["entries"]
+        if raw is None:
+            if entries:
+                raise StorageError(f"lmdb:{self.path}: not a hyperparty LMDB store (the environment holds "
+                                   f"{entries} entries of another program; it was left untouched)")
+            page_size = self.env.stat()["psize"] - LMDB_PAGE_HEADER
+            if self.readonly:
                 return page_size
+            try:
+                with self.env.begin(write=True) as txn:
+                    if txn.get(FORMAT_KEY) is None:
+                        txn.put(FORMAT_KEY, b"%d %d" % (FORMAT_VERSION, page_size))
+                        return page_size
+                    raw = txn.get(FORMAT_KEY)  # another process wrote it meanwhile
+            except lmdb.Error as exc:
+                raise os_failure(f"lmdb:{self.path}", "write the format record", exc, device=self.path) from exc
+        assert raw is not None
         try:
             version, page_size = (int(x) for x in raw.split(b" "))
         except ValueError:
@@ -123,10 +151,12 @@ class _Env:
             return
         if self.closed:
             raise StorageClosedError(f"lmdb:{self.path}: environment is closed")
+        if self.readonly:
+            raise ReadOnlyError(f"lmdb:{self.path}: the storage was opened read-only")
         try:
             txn = self.env.begin(write=True, buffers=True)  # waits while another thread holds one
         except lmdb.Error as exc:
-            raise StorageError(f"lmdb:{self.path}: cannot begin a write transaction: {exc}") from exc
+            raise os_failure(f"lmdb:{self.path}", "begin a write transaction", exc, device=self.path) from exc
         self.txn = txn
         self.owner = ident
         self.depth = 1
@@ -146,7 +176,7 @@ class _Env:
                 try:
                     txn.commit()
                 except lmdb.Error as exc:
-                    raise StorageError(f"lmdb:{self.path}: commit failed: {exc}") from exc
+                    raise os_failure(f"lmdb:{self.path}", "commit", exc, device=self.path) from exc
             else:
                 txn.abort()
         finally:
@@ -169,11 +199,22 @@ class _Env:
             return rtxn.get(key)
 
 
+def _open_readonly(path: str) -> "lmdb.Environment":
+    """Open an existing environment read-only; without the lock file when it cannot be used (a read-only
+    mount, no write permission: readers then do not register, which is safe while nobody writes)."""
+    try:
+        return lmdb.open(path, map_size=MAP_SIZE, subdir=True, readonly=True, readahead=False, max_dbs=0,
+                         create=False, lock=True)
+    except lmdb.Error:
+        return lmdb.open(path, map_size=MAP_SIZE, subdir=True, readonly=True, readahead=False, max_dbs=0,
+                         create=False, lock=False)
+
+
 _ENVS: dict[str, _Env] = {}
 _ENVS_LOCK = threading.Lock()
 
 
-def _acquire(path: str) -> _Env:
+def _acquire(path: str, readonly: bool = False) -> _Env:
     path = os.path.realpath(path)
     with _ENVS_LOCK:
         env = _ENVS.get(path)
@@ -182,8 +223,10 @@ def _acquire(path: str) -> _Env:
             # again in the child while the inherited handle exists
             raise StorageError(f"lmdb:{path} was opened before this process forked; open it in the "
                                "child only, or start children with spawn")
+        if env is not None and env.readonly and not readonly:
+            raise StorageError(f"lmdb:{path} is open read-only in this process: close it before writing")
         if env is None:
-            env = _ENVS[path] = _Env(path)
+            env = _ENVS[path] = _Env(path, readonly)
         env.refs += 1
         return env
 
@@ -227,7 +270,7 @@ class LmdbFile(RandomAccessFile):
         return StorageClosedError(f"{self.name}: file is closed")
 
     def _error(self, what: str, exc: Exception) -> StorageError:
-        return StorageError(f"lmdb:{self._env.path}:{self.name}: {what} failed: {exc}")
+        return os_failure(f"lmdb:{self._env.path}:{self.name}", what, exc, device=self._env.path)
 
     # -- the two ways to run an operation: in this thread's transaction, or in one of its own ---------
 
@@ -249,6 +292,8 @@ class LmdbFile(RandomAccessFile):
             if txn is not None and env.owner == _get_ident():
                 fn(txn, *args)
                 return
+            if env.readonly:
+                raise ReadOnlyError(f"lmdb:{env.path}:{self.name}: the storage was opened read-only")
             env.enter()
             try:
                 fn(env.txn, *args)
@@ -516,6 +561,8 @@ class LmdbFile(RandomAccessFile):
         """Make every committed transaction durable (``fsync`` of the environment)."""
         if self._closed:
             raise self._closed_error()
+        if self._env.readonly:
+            return
         try:
             self._env.env.sync(True)
         except lmdb.Error as exc:
@@ -528,12 +575,17 @@ class LmdbFile(RandomAccessFile):
         self._owner.discard(self)
 
 
+def lmdb_default_page_size() -> int:
+    """The page size a new environment would use (the OS page size minus LMDB's page header)."""
+    return (os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096) - LMDB_PAGE_HEADER
+
+
 class LmdbStorage(NamespacedStorage):
     """A namespace of files in the LMDB environment at ``directory`` (shared by every sub-namespace and
     by every other :class:`LmdbStorage` on the same directory in this process)."""
 
-    def __init__(self, directory: "str | os.PathLike[str]", prefix: str = "", *, _env: _Env | None = None,
-                 _open_files: OpenFiles | None = None) -> None:
+    def __init__(self, directory: "str | os.PathLike[str]", prefix: str = "", *, readonly: bool = False,
+                 _env: _Env | None = None, _open_files: OpenFiles | None = None) -> None:
         directory = os.fspath(directory)
         if not directory:
             raise ValueError("LmdbStorage needs a directory")
@@ -541,23 +593,35 @@ class LmdbStorage(NamespacedStorage):
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise StorageError(f"{self.directory} exists and is not a directory")
         namespace = namespace_of(prefix)
-        self._env = _env if _env is not None else _acquire(self.directory)
+        self.readonly = readonly
+        self._env: _Env | None
+        if _env is not None or _open_files is not None:  # a sub-namespace: the parent's environment
+            self._env = _env
+        elif readonly and not os.path.isfile(os.path.join(self.directory, "data.mdb")):
+            self._env = None  # nothing stored here: an empty store, and nothing is created
+        else:
+            self._env = _acquire(self.directory, readonly)
         self._init_namespace(namespace, _open_files)
 
     @property
     def page_size(self) -> int:
         """Bytes per stored page (see the module docstring)."""
-        return self._env.page_size
+        env = self._env
+        return env.page_size if env is not None else lmdb_default_page_size()
 
     def _path(self, name: str) -> str:
         return self._prefix + "/".join(split_path(name))
 
-    def open(self, name: str) -> LmdbFile:
+    def open(self, name: str) -> RandomAccessFile:
         self._check()
+        if self._env is None:  # read-only and no environment: every file is empty
+            return self._track(MemoryFile(self._path(name), {}, self._namespace, self._open_files, readonly=True))
         return self._track(LmdbFile(self._env, self._path(name), self._namespace, self._open_files))
 
     def exists(self, name: str) -> bool:
         self._check()
+        if self._env is None:
+            return False
         key = b"s" + self._path(name).encode("utf-8")
         try:
             return self._env.get(key) is not None
@@ -567,13 +631,18 @@ class LmdbStorage(NamespacedStorage):
     def sub(self, prefix: str) -> "LmdbStorage":
         self._check()
         path = self._prefix + "/".join(split_path(prefix, "prefix"))
-        return LmdbStorage(self.directory, path, _env=self._env, _open_files=self._open_files)
+        return LmdbStorage(self.directory, path, readonly=self.readonly, _env=self._env,
+                           _open_files=self._open_files)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One LMDB write transaction for the block (joined by nested blocks): all of it or none lands."""
+        """One LMDB write transaction for the block (joined by nested blocks): all of it or none lands.
+        A read-only storage has nothing to group (its writes are refused)."""
         self._check()
         env = self._env
+        if env is None or env.readonly:
+            yield
+            return
         env.enter()
         ok = False
         try:
@@ -583,7 +652,8 @@ class LmdbStorage(NamespacedStorage):
             env.exit(ok)
 
     def _release(self) -> None:
-        _release(self._env)
+        if self._env is not None:
+            _release(self._env)
 
     @property
     def description(self) -> str:

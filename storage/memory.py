@@ -3,7 +3,8 @@
 All namespaces of one :class:`MemoryStorage` tree share one ``dict`` mapping ``"prefix/name"`` to the
 file's ``bytearray``; a file appears in the dict when it is first written (``write``/``truncate``), so
 ``exists`` follows the storage contract.  Passing an existing dict to :class:`MemoryStorage` reopens the
-files it holds (tests use this to "reopen" a feed or to copy files around).
+files it holds (tests use this to "reopen" a feed or to copy files around).  ``readonly=True`` refuses
+every write (:class:`~.base.ReadOnlyError`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .base import (
     OpenFiles,
     OutOfRangeError,
     RandomAccessFile,
+    ReadOnlyError,
     StorageClosedError,
     check_range,
     namespace_of,
@@ -26,7 +28,7 @@ _EMPTY = bytearray()
 class MemoryFile(RandomAccessFile):
     """A random-access file held in a bytearray of the shared ``files`` dict (created on first write)."""
 
-    __slots__ = ("name", "namespace", "_files", "_closed", "_owner")
+    __slots__ = ("name", "namespace", "_files", "_closed", "_owner", "readonly")
 
     def __init__(
         self,
@@ -34,16 +36,24 @@ class MemoryFile(RandomAccessFile):
         files: dict[str, bytearray],
         namespace: tuple[str, ...] = (),
         owner: OpenFiles | None = None,
+        *,
+        readonly: bool = False,
     ) -> None:
         self.name = name
         self.namespace = namespace
         self._files = files
         self._closed = False
         self._owner = owner
+        self.readonly = readonly
 
     def _check(self) -> None:
         if self._closed:
             raise StorageClosedError(f"{self.name}: file is closed")
+
+    def _check_writable(self) -> None:
+        self._check()
+        if self.readonly:
+            raise ReadOnlyError(f"{self.name}: the storage was opened read-only")
 
     def _buffer(self) -> bytearray:
         buf = self._files.get(self.name)
@@ -63,8 +73,8 @@ class MemoryFile(RandomAccessFile):
         return bytes(buf[offset:end])
 
     def write(self, offset: int, data: Buffer) -> None:
-        if self._closed:
-            self._check()
+        if self._closed or self.readonly:
+            self._check_writable()
         if offset < 0:
             check_range(offset, 0)
         buf = self._buffer()
@@ -73,7 +83,7 @@ class MemoryFile(RandomAccessFile):
         buf[offset : offset + len(data)] = data
 
     def delete(self, offset: int, length: int) -> None:
-        self._check()
+        self._check_writable()
         check_range(offset, length)
         buf = self._files.get(self.name)
         if buf is None or offset >= len(buf) or length == 0:
@@ -84,7 +94,7 @@ class MemoryFile(RandomAccessFile):
             buf[offset : offset + length] = bytes(length)
 
     def truncate(self, length: int) -> None:
-        self._check()
+        self._check_writable()
         check_range(0, length)
         buf = self._buffer()
         if length < len(buf):
@@ -118,15 +128,17 @@ class MemoryStorage(NamespacedStorage):
         files: dict[str, bytearray] | None = None,
         prefix: str = "",
         *,
+        readonly: bool = False,
         _open_files: OpenFiles | None = None,
     ) -> None:
         self._files = {} if files is None else files
+        self.readonly = readonly
         self._init_namespace(namespace_of(prefix), _open_files)
 
     def open(self, name: str) -> MemoryFile:
         self._check()
         path = self._prefix + "/".join(split_path(name))
-        return self._track(MemoryFile(path, self._files, self._namespace, self._open_files))
+        return self._track(MemoryFile(path, self._files, self._namespace, self._open_files, readonly=self.readonly))
 
     def exists(self, name: str) -> bool:
         self._check()
@@ -135,7 +147,7 @@ class MemoryStorage(NamespacedStorage):
     def sub(self, prefix: str) -> "MemoryStorage":
         self._check()
         path = self._prefix + "/".join(split_path(prefix, "prefix"))
-        return MemoryStorage(self._files, path, _open_files=self._open_files)
+        return MemoryStorage(self._files, path, readonly=self.readonly, _open_files=self._open_files)
 
     @property
     def description(self) -> str:

@@ -124,13 +124,18 @@ class FeedContract:
         a.finalize()
         await self._ended(a, b)
 
-    async def test_two_feeds_on_one_stream(self, backend) -> None:
+    async def _two_pairs(self, backend) -> tuple[Feed, Feed, Feed, Feed]:
+        """Two writers with content and a (not yet opened) replica of each."""
         w1 = await self.make_writer(backend.open("w1"))
         w2 = await self.make_writer(backend.open("w2"))
         await self.add_content(w1, "one")
         await self.add_content(w2, "two")
         r1 = self.open_feed(backend.open("r1"), key=w1.key)
         r2 = self.open_feed(backend.open("r2"), key=w2.key)
+        return w1, w2, r1, r2
+
+    async def test_two_feeds_on_one_stream(self, backend) -> None:
+        w1, w2, r1, r2 = await self._two_pairs(backend)
         a, b = ProtocolStream(live=False), ProtocolStream(live=False)
         for feed in (w1, w2):
             await feed.attach(a, count=True)
@@ -164,12 +169,7 @@ class FeedContract:
             assert await self._synced(r, w)
 
     async def test_close_while_attached_leaves_other_feeds_running(self, backend) -> None:
-        w1 = await self.make_writer(backend.open("w1"))
-        w2 = await self.make_writer(backend.open("w2"))
-        await self.add_content(w1, "one")
-        await self.add_content(w2, "two")
-        r1 = self.open_feed(backend.open("r1"), key=w1.key)
-        r2 = self.open_feed(backend.open("r2"), key=w2.key)
+        w1, w2, r1, r2 = await self._two_pairs(backend)
         a, b = ProtocolStream(live=True), ProtocolStream(live=True)
         for feed in (w1, w2):
             await feed.attach(a)

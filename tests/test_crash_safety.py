@@ -9,8 +9,8 @@
   file.  After each kill the feed must open, its length must be a batch boundary of the child's plan and
   at least the last reported length (on LMDB with no torn tail to recover: each batch is one
   transaction), every block must read back as exactly what the child wrote, and an audit must pass.
-* Damaged files: flipped bytes in data/tree/signatures, truncated files, a wrong key, and a block with
-  a bad proof, on every backend.
+* Damaged files: flipped bytes in data/tree/signatures, truncated files (damage that repair undoes), a
+  wrong key, and a block with a bad proof, on every backend (tests/test_damaged_*.py go further).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pytest
 
 from hyperparty.feeds.hypercore import (
     AnotherHypercoreError,
+    DamagedFeedError,
     BlockChecksumError,
     BlockNotAvailable,
     Hypercore,
@@ -398,33 +399,48 @@ async def test_wrong_key(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize(
-    "file,cut,expected",
+    "file,cut,kept,repaired",
     [
-        ("signatures", 32 + 64 * 31 + 10, 31),  # last signature torn
-        ("signatures", 32 + 64 * 27, 8),  # signatures of the last three batches gone
+        # last signature torn: the writer's tree still holds the roots of 32, so repair signs 32 again
+        ("signatures", 32 + 64 * 31 + 10, 31, 32),
+        # signatures of the last three batches gone: more than the last batch -> damage; signed again
+        ("signatures", 32 + 64 * 27, 8, 32),
         # node 31 (the root of 32 blocks) torn, and every node after it gone; the roots of lengths 31 and
-        # 28 lie past the cut (e.g. node 39), so the last verifiable batch end is 8 (root 7)
-        ("tree", 32 + 40 * 31 + 20, 8),
-        # tree bits of nodes >= 24 gone: tree.blocks() finds 12 blocks, the last batch end below is 8
-        ("bitfield", 32 + 1024 + 3, 8),
+        # 28 lie past the cut (e.g. node 39), so the last verifiable batch end is 8 (root 7); the leaves of
+        # blocks 0-15 are intact, so repair signs length 16 (blocks 16-31 lost their leaves)
+        ("tree", 32 + 40 * 31 + 20, 8, 16),
+        # tree bits of nodes >= 24 gone: tree.blocks() finds 12 blocks, signatures say 32 -> lost bitfield
+        ("bitfield", 32 + 1024 + 3, 8, 32),
     ],
 )
-async def test_truncated_files_drop_back(backend: Backend, file: str, cut: int, expected: int) -> None:
+async def test_truncated_files_are_damage_and_repair_keeps_what_verifies(
+        backend: Backend, file: str, cut: int, kept: int, repaired: int) -> None:
+    """A truncated file that loses more than an interrupted last batch could is damage, not a torn tail:
+    opening refuses (nothing written), a damaged open reads what verifies, repair keeps all of it."""
     blocks = await make_feed(backend)
     backend.patch(file, lambda f: f.truncate(cut))
+    with pytest.raises(DamagedFeedError):
+        await open_feed(backend)
+    backend.close_all()
+    core = await open_feed(backend, allow_damaged=True)
+    assert core.length == kept and core.damage
+    assert core.read_batch(0, kept) == blocks[:kept]
+    with pytest.raises(DamagedFeedError):
+        await core.append(b"would fork the signed log")
+    report = await core.repair()
+    assert report["length"] == repaired
+    await core.close()
+    backend.close_all()
     core = await open_feed(backend)
-    assert core.length == expected
-    n = core.length
-    assert core.recovered is not None and core.recovered[1] == n
-    assert core.read_batch(0, n) == blocks[:n]
-    assert not core.has(n)
+    assert core.length == repaired and core.recovered is None and not core.damage
+    assert core.read_batch(0, repaired) == blocks[:repaired]
     # the feed keeps working: append, reopen, read everything
     await core.append([b"after"] * 3)
     await core.close()
     backend.close_all()
     core = await open_feed(backend)
-    assert core.length == n + 3 and core.recovered is None
-    assert core.read_batch(0, n + 3) == blocks[:n] + [b"after"] * 3
+    assert core.length == repaired + 3
+    assert core.read_batch(0, repaired + 3) == blocks[:repaired] + [b"after"] * 3
     assert (await core.audit())["invalid"] == 0
     await core.close()
 

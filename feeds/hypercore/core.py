@@ -45,6 +45,7 @@ from . import crypto
 from .appending import _Appending
 from .bitfield import SparseBitfield
 from .errors import NotOpenError
+from .integrity import Problem
 from .maintenance import _Maintenance
 from .opening import _Opening
 from .proofs import _Proofs
@@ -66,6 +67,12 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
     :class:`~hyperparty.storage.base.Storage` or a spec string for ``open_storage`` (``"memory"``,
     ``"file:DIR"``, ``"lmdb:DIR"``; the feed then owns and closes it).  ``key``/``secret_key`` are bytes or
     hex strings.  Without a key and without a stored one, a key pair is generated (a new writable feed).
+
+    ``read_only=True`` opens without writing anything (a spec string is then opened read-only: nothing
+    is created); appends and verified writes raise :class:`ReadOnlyFeedError`.  A damaged feed (see the
+    integrity policy) raises :class:`DamagedFeedError` on open, unless ``allow_damaged=True``: it is then
+    opened at the longest length that verifies, ``damage`` lists the problems, and nothing is written
+    until :meth:`repair`.
 
     Events (``on(name, fn)``): ``ready()``, ``append()``, ``download(index, data)``,
     ``upload(index, data, peer)`` (emitted by the replicator), ``sync()``, ``recovered(old, new)``,
@@ -90,13 +97,15 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
         id: bytes | None = None,
         max_requests: int | None = None,
         allow_push: bool = False,
+        read_only: bool = False,
+        allow_damaged: bool = False,
     ) -> None:
         EventEmitter.__init__(self)
         Feed.__init__(self)
         if isinstance(storage, str):
             from ...storage import open_storage
 
-            self._storage = open_storage(storage)
+            self._storage = open_storage(storage, readonly=read_only)
             self._owns_storage = True
         else:
             self._storage = storage
@@ -135,6 +144,10 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
         self.opened = False
         self.closed = False
         self.recovered: tuple[int, int] | None = None
+        self.read_only = bool(read_only) or self._storage.readonly
+        self._allow_damaged = bool(allow_damaged)
+        self.damage: list[Problem] = []
+        self._signing_checked = False  # the first signature after opening is verified (appending.py)
 
         self._create_if_missing = create_if_missing
         self._overwrite = overwrite

@@ -66,6 +66,50 @@ class CorruptStorageError(HypercoreError):
     default_message = "Corrupt hypercore storage"
 
 
+#: What every damage message ends with: the way out.
+REPAIR_HINT = ("nothing was written; `hyperparty core audit` shows what is bad and `hyperparty core repair` "
+               "keeps what verifies")
+
+
+class DamagedFeedError(CorruptStorageError):
+    """The stored feed is damaged beyond an interrupted last write (a lost key file, a bitfield, tree or
+    signatures file that lost more than the last batch, a damaged secret key): opening refuses rather than
+    write over what it could not verify.  ``problems`` lists what was found (see ``integrity.Problem``);
+    ``Hypercore(..., allow_damaged=True)`` opens such a feed read-only for ``audit``/``repair``."""
+
+    default_message = "The stored feed is damaged; " + REPAIR_HINT
+
+    def __init__(self, message: str | None = None, problems: "list | tuple" = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class MissingKeyError(DamagedFeedError):
+    """The ``key`` file is missing (or truncated) although the storage holds a feed (a ``secret_key``,
+    tree, signatures or bitfield): a new key pair would lose the writer's identity or orphan the data."""
+
+    default_message = "The key file is missing; " + REPAIR_HINT
+
+
+class SecretKeyError(DamagedFeedError):
+    """The secret key does not make signatures the public key verifies (a damaged ``secret_key`` seed):
+    appends are refused before anything is written."""
+
+    default_message = "The secret key does not match the public key; nothing was written"
+
+
+class ReadOnlyFeedError(HypercoreError):
+    """A write (append, verified put, clear, repair) on a feed opened with ``read_only=True``."""
+
+    default_message = "This feed was opened read-only"
+
+
+class BlockTooLargeError(HypercoreError, ValueError):
+    """An appended block is larger than one protocol message can carry (it could never replicate)."""
+
+    default_message = "Block is too large to replicate"
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -156,4 +200,11 @@ class LocalSignatureError(VerificationError):
     default_message = "Signature verification failed"
 
 
-__all__ = [name for name in dir() if name.endswith(("Error", "NotAvailable"))]
+class DamagedSignatureError(DamagedFeedError, LocalSignatureError):
+    """Opening found a stored signature that does not verify against the stored tree roots (a flipped
+    signature or root node, or the wrong key): a :class:`DamagedFeedError` and a :class:`LocalSignatureError`."""
+
+    default_message = "The stored signature does not verify; " + REPAIR_HINT
+
+
+__all__ = [name for name in dir() if name.endswith(("Error", "NotAvailable"))] + ["REPAIR_HINT"]

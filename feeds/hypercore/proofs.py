@@ -52,6 +52,7 @@ class _Proofs(CoreState):
         ``NodeNotFoundError``) storage is unchanged.
         """
         self._check_open()
+        self._check_can_write()
         if index < 0:
             raise VerificationError("Negative block index")
         if data is not None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...protocol import messages as m
 from ...protocol.stream import Channel, ProtocolStream
-from .errors import HypercoreError, NodeNotFoundError, NoProofError
+from .errors import BlockChecksumError, HypercoreError, NodeNotFoundError, NoProofError
 from .ranges import RangeSet, runs_from_bits
 from .rle import RLEError
 from .rle import decode as rle_decode
@@ -282,7 +282,13 @@ class ReplicationPeer:
 
     def _on_unhave(self, msg: m.Unhave) -> None:
         length = 1 if msg.length is None else msg.length
-        self.remote_has.remove(msg.start, msg.start + length)
+        end = msg.start + length
+        self.remote_has.remove(msg.start, end)
+        # a request for a block the remote no longer has is never answered: forget it (do not time out)
+        gone = [req for req in self.inflight if msg.start <= req[1] < end]
+        for req in gone:
+            self.inflight.remove(req)
+            self.core.reserved.set(req[1], False)
         self.update()
 
     def _on_info(self, msg: m.Info) -> None:
@@ -322,7 +328,11 @@ class ReplicationPeer:
         if not want_hash:
             if not core.has(index):
                 return  # cleared block: no reply at all (as JS)
-            value = core.read_block(index)
+            try:
+                value = core.read_block(index)
+            except BlockChecksumError:  # damaged on disk: stop announcing it (never kill the stream for it)
+                core.block_failed(index)
+                return
         if index + 1 > self.remote_length:
             self.remote_length = index + 1
         assert self.channel is not None  # messages arrive on an open channel

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...storage.base import RandomAccessFile, Storage
     from ..base import Attachment
     from .bitfield import Bitfield, SparseBitfield
+    from .integrity import Problem
     from .format import SignatureFile, TreeFile
     from .selections import Selection, Waiting
     from .tree_index import TreeIndex
@@ -72,6 +73,10 @@ class CoreState:
     _cache_size: int
     _storage: "Storage"
     _owns_storage: bool
+    read_only: bool
+    _allow_damaged: bool
+    _key_given: bytes | None
+    _signing_checked: bool
 
     # state
     length: int
@@ -81,6 +86,7 @@ class CoreState:
     opened: bool
     closed: bool
     recovered: tuple[int, int] | None
+    damage: list["Problem"]
     _open_error: BaseException | None
 
     # storage (set by _open)
@@ -123,6 +129,12 @@ class CoreState:
             ...
 
         def _check_open(self) -> None:
+            ...
+
+        def _check_can_write(self) -> None:
+            ...
+
+        def block_failed(self, index: int) -> None:
             ...
 
         def _data_offset(self, index: int, cached: dict[int, Node] | None = None) -> tuple[int, Node]:

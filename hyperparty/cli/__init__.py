@@ -20,7 +20,7 @@ from .common import CommandError, emit
 __all__ = ["CommandLine", "CommandError", "emit", "GROUPS", "build", "main"]
 
 #: Group modules of this package, each with ``register(cli)``, in ``--help`` order.
-GROUPS: tuple[str, ...] = ("core", "chat", "demo")
+GROUPS: tuple[str, ...] = ("core", "drive", "chat", "party", "demo")
 
 
 def build() -> CommandLine:

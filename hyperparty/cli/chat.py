@@ -8,23 +8,32 @@
 per peer; ``{"peer": DISCOVERY_KEY, "host", "port"}`` is printed for each peer found.
 
 * stdin: each line is appended to this peer's own feed; ``/eph TEXT`` sends an ephemeral message to the
-  connected peers; ``/auth KEY`` authorizes another writer (``authorized`` rules).  End of input ends the
-  chat (after a short grace period so the last lines replicate).
-* stdout (JSON lines): ``{"local": KEY, "party": KEY}`` first; ``{"port"}`` once listening (with
-  ``--discover`` too);
-  ``{"connected": "HOST:PORT"}`` once connected; ``{"feed", "seq", "data"}`` for every block received from
-  another feed; ``{"ephemeral", "from"}`` for every ephemeral message; ``{"authorized", "length"}`` after
-  ``/auth``.
+  connected peers; ``/auth KEY`` authorizes another writer (``authorized`` rules).
+* Ending: Ctrl-C (SIGINT) or SIGTERM ends the chat at once, cleanly (exit 0); so does Ctrl-D on a
+  terminal.  When stdin is not a terminal and ends: a listener (``--listen``, ``--discover``) keeps
+  serving until interrupted; a ``--connect`` peer ends after a short grace period so its last lines
+  replicate.
+* stdout (JSON lines): ``{"local": KEY, "party": KEY}`` first (``"newParty": true`` when the key was just
+  made); ``{"port"}`` once listening (with ``--discover`` too); ``{"connected": "HOST:PORT"}`` once
+  connected; ``{"feed", "seq", "data"}`` for every block received from another feed, each feed's in seq
+  order; ``{"ephemeral", "type", "from"}`` for every ephemeral message, whatever its type (the value as
+  text, or ``hex:...``); ``{"authorized", "length"}`` after ``/auth``.
 
-``--party`` may be left out with the ``multifeed`` rules (multifeed's default key) and with ``authorized``
-when this peer creates the party (its own feed's key becomes the party key).
+Without ``--party`` the two-writers rules make a new party key and print it (the other peers join with
+``--party KEY``; ``hyperparty party new`` makes one too); the ``multifeed`` rules use multifeed's default
+key, and with ``authorized`` this peer creates the party (its own feed's key becomes the party key).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import secrets
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from .common import (
@@ -40,11 +49,25 @@ from .common import (
 from .discovering import PeerPrinter, add_discover_arguments, naming
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..party.chat import ChatNode
     from .app import CommandLine
 
 __all__ = ["register"]
 
 EOF_GRACE = 1.0
+
+IN_CHAT_HELP = """\
+in the chat (type on stdin):
+  TEXT          append TEXT to your feed (the other peers print it)
+  /eph TEXT     send TEXT as an ephemeral message (type "chat") to the connected peers
+  /auth KEY     authorize the writer KEY (authorized rules)
+
+ending: Ctrl-C ends the chat at once, and so does Ctrl-D on a terminal.  When stdin is not a terminal and
+ends, a listener (--listen, --discover) keeps serving until interrupted (Ctrl-C, SIGTERM); a --connect
+peer ends after a short grace period so its last lines replicate.
+
+without --party (two-writers rules) a new party key is made and printed: the other peers join with
+--party KEY (`hyperparty party new` makes one too)."""
 
 
 async def _chat(args: argparse.Namespace) -> int:
@@ -52,24 +75,29 @@ async def _chat(args: argparse.Namespace) -> int:
 
     party_key = parse_key(args.party, "--party")
     storage = parse_storage(args.storage)
-    if party_key is None and args.rules == "two-writers":
-        raise CommandError("--party KEY is required with the two-writers rules")
     if sum((args.listen is not None, args.connect is not None, bool(args.discover))) != 1:
         raise CommandError("give exactly one of --listen HOST:PORT, --connect HOST:PORT and --discover")
+    new_party = party_key is None and args.rules == "two-writers"
+    if new_party:
+        party_key = secrets.token_bytes(32)
 
     def on_message(feed_key: bytes, seq: int, data: bytes) -> None:
         emit({"feed": feed_key.hex(), "seq": seq, "data": block_text(data)})
 
-    def on_ephemeral(text: str, peer_id: bytes | None) -> None:
-        emit({"ephemeral": text, "from": peer_id.hex() if peer_id else None})
+    def on_ephemeral(type: str | None, value: bytes, peer_id: bytes | None) -> None:
+        emit({"ephemeral": block_text(value), "type": type, "from": peer_id.hex() if peer_id else None})
 
-    node = ChatNode(storage, party_key=party_key, rules=args.rules, on_message=on_message, on_ephemeral=on_ephemeral)
+    node = ChatNode(storage, party_key=party_key, rules=args.rules, on_message=on_message,
+                    on_any_ephemeral=on_ephemeral)
+    stop = _stop_on_signals()
     await node.start()
     swarm = None
     try:
         assert node.local is not None and node.party is not None  # set by start()
         party = node.party
-        emit({"local": node.local.key.hex(), "party": party.key.hex()})
+        emit({"local": node.local.key.hex(), "party": party.key.hex()} | ({"newParty": True} if new_party else {}))
+        if new_party:
+            warn(f"made a new party key; the other peers join with --party {party.key.hex()}")
         if args.discover:
             from ..discovery import Swarm
 
@@ -92,24 +120,7 @@ async def _chat(args: argparse.Namespace) -> int:
             except (OSError, asyncio.TimeoutError) as exc:
                 raise CommandError(f"cannot connect to {host}:{port}: {exc}") from None
             emit({"connected": f"{host}:{port}"})
-        loop = asyncio.get_running_loop()
-        while True:
-            raw = await loop.run_in_executor(None, sys.stdin.buffer.readline)
-            if not raw:
-                break
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            try:
-                if line.startswith("/eph "):
-                    node.send_ephemeral(line[5:])
-                elif line.startswith("/auth "):
-                    key = parse_key(line[6:].strip(), "/auth KEY")
-                    length = await node.authorize(key)
-                    emit({"authorized": key.hex(), "length": length})
-                elif line:
-                    await node.say(line)
-            except (ValueError, CommandError) as exc:
-                warn(str(exc))
-        await asyncio.sleep(EOF_GRACE)
+        await _read_input(node, stop, listening=args.connect is None)
     finally:
         if swarm is not None:
             await swarm.close()
@@ -117,16 +128,107 @@ async def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM: the chat then ends cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _read_input(node: "ChatNode", stop: asyncio.Event, *, listening: bool) -> None:
+    """Run the in-chat commands read from stdin until the chat should end (see the module docstring)."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+    _start_stdin_reader(loop, lines)
+    terminal = _stdin_is_terminal()
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            getting = asyncio.ensure_future(lines.get())
+            await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                getting.cancel()
+                return
+            raw = getting.result()
+            if raw is None:  # end of input
+                if terminal:
+                    return  # Ctrl-D
+                if listening:
+                    await stop.wait()  # a listener keeps serving until interrupted
+                    return
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), EOF_GRACE)  # let the last lines replicate
+                return
+            await _command(node, raw.decode("utf-8", "replace").rstrip("\r\n"))
+    finally:
+        stopping.cancel()
+
+
+async def _command(node: "ChatNode", line: str) -> None:
+    """One line of input: a message, or ``/eph TEXT`` / ``/auth KEY``."""
+    try:
+        if line.startswith("/eph "):
+            node.send_ephemeral(line[5:])
+        elif line.startswith("/auth "):
+            key = parse_key(line[6:].strip(), "/auth KEY")
+            length = await node.authorize(key)
+            emit({"authorized": key.hex(), "length": length})
+        elif line:
+            await node.say(line)
+    except (ValueError, CommandError) as exc:
+        warn(str(exc))
+
+
+def _stdin_is_terminal() -> bool:
+    with contextlib.suppress(OSError, ValueError):
+        return os.isatty(0)
+    return False
+
+
+def _start_stdin_reader(loop: asyncio.AbstractEventLoop, lines: "asyncio.Queue[bytes | None]") -> None:
+    """Read stdin lines in a daemon thread (never joined, so Ctrl-C does not wait for a line) with plain
+    ``os.read`` (no buffered-reader lock for the interpreter to trip over at exit); None marks the end."""
+
+    def put(item: bytes | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the chat has ended
+            loop.call_soon_threadsafe(lines.put_nowait, item)
+
+    def run() -> None:
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(0, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    put(line + b"\n")
+        except OSError:
+            pass
+        if pending:
+            put(pending)
+        put(None)
+
+    threading.Thread(target=run, name="hyperparty-chat-stdin", daemon=True).start()
+
+
 def register(cli: "CommandLine") -> None:
     """Add ``chat``."""
 
     def chat_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--party", metavar="KEY", help="party key (hex)")
+        p.add_argument("--party", metavar="KEY", help="party key (hex); without it a new one is made and printed")
         add_storage_argument(p)
-        p.add_argument("--listen", metavar="HOST:PORT")
+        p.add_argument("--listen", metavar="HOST:PORT", help="accept peers here; serves until interrupted, "
+                       "also after stdin ends")
         p.add_argument("--connect", metavar="HOST:PORT")
         p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
         add_discover_arguments(p, "party")
 
-    cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
-            arguments=chat_args)
+    parser = cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
+                     arguments=chat_args)
+    parser.epilog = IN_CHAT_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -1,0 +1,56 @@
+'use strict'
+// Clone benchmark peer, JS side: hyperdrive 9.16.0 on random-access-file over loopback TCP.
+//   node drive-peer.js serve --dir STORE                 -> {"port", "key"}; serves (non-live) until stdin
+//                                                          closes, then {"maxRssMB"}
+//   node drive-peer.js fetch --key HEX --port P --dir DST -> {"seconds", "blocks", "bytes", "maxRssMB"}
+const net = require('net')
+const { load, sodiumBackend } = require('./resolve')
+const hyperdrive = load('hyperdrive')
+
+function arg (name, def) {
+  const i = process.argv.indexOf('--' + name)
+  return i === -1 ? def : process.argv[i + 1]
+}
+
+function out (obj) { process.stdout.write(JSON.stringify(obj) + '\n') }
+const maxRssMB = () => process.resourceUsage().maxRSS / 1024
+
+async function serve () {
+  const drive = hyperdrive(arg('dir'))
+  await new Promise((resolve, reject) => drive.ready(err => err ? reject(err) : resolve()))
+  const server = net.createServer(socket => {
+    const stream = drive.replicate({ live: false })
+    socket.pipe(stream).pipe(socket)
+    socket.on('error', () => {})
+    stream.on('error', () => socket.destroy())
+  })
+  server.listen(0, '127.0.0.1', () => out({ port: server.address().port, key: drive.key.toString('hex'), sodium: sodiumBackend() }))
+  process.stdin.resume()
+  process.stdin.on('end', () => {
+    server.close()
+    drive.close(() => { out({ maxRssMB: maxRssMB() }); process.exit(0) })
+  })
+}
+
+async function fetch () {
+  const drive = hyperdrive(arg('dir'), Buffer.from(arg('key'), 'hex'))
+  await new Promise((resolve, reject) => drive.ready(err => err ? reject(err) : resolve()))
+  let blocks = 0
+  const started = process.hrtime.bigint()
+  const socket = net.connect(Number(arg('port')), '127.0.0.1')
+  const stream = drive.replicate({ live: false })
+  drive.on('content', () => drive.content.on('download', () => blocks++))
+  socket.pipe(stream).pipe(socket)
+  await new Promise((resolve, reject) => {
+    stream.on('end', resolve)
+    stream.on('error', reject)
+  })
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  socket.destroy()
+  if (drive.content.downloaded() !== drive.content.length) throw new Error('the clone is incomplete')
+  out({ seconds, blocks, bytes: drive.content.byteLength, maxRssMB: maxRssMB(), sodium: sodiumBackend() })
+  drive.close(() => process.exit(0))
+}
+
+const cmd = process.argv[2]
+;(cmd === 'serve' ? serve() : fetch()).catch(err => { process.stderr.write(String(err && err.stack || err) + '\n'); process.exit(1) })
