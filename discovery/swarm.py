@@ -251,6 +251,8 @@ class Swarm(EventEmitter):
             conn.stream.destroy(ConnectionAbortedError("swarm closed"))
         if self._server is not None:
             self._server.close()
+        if self._tasks:  # their streams are destroyed: let them end (cancelling a server's connection
+            await asyncio.wait(list(self._tasks), timeout=2.0)  # task makes CPython 3.11 log an error)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ..protocol.errors import RemoteTimeout
 from ..protocol.stream import ProtocolStream
-from ..protocol.transport import connect_tcp, serve_tcp
+from ..protocol.transport import TCPServer, connect_tcp, serve_tcp
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Feed
@@ -130,7 +130,7 @@ def replication_stream(feed: "Feed", *, live: bool) -> ProtocolStream:
 class Server:
     """A running :func:`serve`: the bound ``host``/``port``, the streams of open connections."""
 
-    def __init__(self, feed: "Feed", server: asyncio.Server, host: str, port: int,
+    def __init__(self, feed: "Feed", server: TCPServer, host: str, port: int,
                  streams: set[ProtocolStream]) -> None:
         self.feed = feed
         self.host = host

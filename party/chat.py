@@ -28,6 +28,7 @@ from .rules.two_writers import TwoWritersRules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..feeds import Feed
+    from ..protocol.transport import TCPServer
 
 RULE_SETS = ("two-writers", "multifeed", "authorized")
 EPHEMERAL_TYPE = "chat"
@@ -66,7 +67,7 @@ class ChatNode:
         self.local: Hypercore | None = None
         self.rules: Rules | None = None
         self.party: Party | None = None
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[TCPServer] = []
         self._watched: set[bytes] = set()
 
     async def __aenter__(self) -> "ChatNode":

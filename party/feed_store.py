@@ -18,6 +18,13 @@ A replica opened for an introduced key starts as a plain hypercore.  When its bl
 already stored), the registry (:mod:`hyperparty.feeds.registry`) tells its kind; if that is a structure,
 the store builds it around the replica (``cls.from_core``), hands it the replica's streams (so its
 learned cores replicate where the replica does), records the kind and emits ``"kind"``.
+
+Bounds (:mod:`hyperparty.protocol.limits`): a store holds at most ``max_feeds`` feeds (default
+:data:`~hyperparty.protocol.limits.MAX_STORE_FEEDS`, below the 256 channels of one connection, so a peer
+can always replicate every feed of a party on one stream); :meth:`FeedStore.add` of one more raises
+:class:`StoreFull`.  A read-only feed the rules gave up on (introduced, never a verified block) is removed
+with :meth:`FeedStore.discard`: its files are emptied and its namespace is marked with the kind
+``discarded`` (so the feeds after it still load) until a later feed reuses the number.
 """
 
 from __future__ import annotations
@@ -29,17 +36,25 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..events import EventEmitter
 from ..feeds import registry
 from ..feeds.hypercore import Hypercore
+from ..protocol import limits
 from ..storage import Storage, open_storage
+from .errors import PartyError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..feeds import Feed
 
-__all__ = ["FeedStore"]
+__all__ = ["FeedStore", "StoreFull"]
 
 log = logging.getLogger(__name__)
 
 KIND_FILE = "kind"
 NAME_FILE = "localname"
+DISCARDED = "discarded"  # kind of a namespace whose feed was discarded (free for the next feed)
+CORE_FILES = ("key", "secret_key", "tree", "data", "bitfield", "signatures")
+
+
+class StoreFull(PartyError):
+    """The store already holds as many feeds as it may (``max_feeds``)."""
 
 
 def _is_index_name(name: str) -> bool:
@@ -60,11 +75,13 @@ class FeedStore(EventEmitter):
     structure (the new feed object replaces the plain core under the same key).
     """
 
-    def __init__(self, storage: Storage | str, *, sparse: bool = False) -> None:
+    def __init__(self, storage: Storage | str, *, sparse: bool = False, max_feeds: int | None = None) -> None:
         super().__init__()
         self.storage = open_storage(storage) if isinstance(storage, str) else storage
         self.sparse = sparse
-        self._feeds: list["Feed"] = []  # by namespace number
+        #: Feeds this store may hold (:meth:`add` raises :class:`StoreFull` past it).
+        self.max_feeds = limits.MAX_STORE_FEEDS if max_feeds is None else max_feeds
+        self._feeds: list["Feed | None"] = []  # by namespace number; None: a discarded namespace
         self._names: dict[str, "Feed"] = {}
         self._by_key: dict[bytes, "Feed"] = {}
         self._by_dkey: dict[bytes, "Feed"] = {}
@@ -88,18 +105,31 @@ class FeedStore(EventEmitter):
                 kind = _read_text(sub, KIND_FILE)
                 if not has_key and kind is None:
                     break
+                if kind == DISCARDED:
+                    self._feeds.append(None)
+                    n += 1
+                    continue
                 name = _read_text(sub, NAME_FILE) or str(n)
                 feed = await self._open(n, kind or registry.HYPERCORE, key=None)
                 self._register(feed, name)
                 n += 1
             self._ready = True
-        for feed in list(self._feeds):
-            if isinstance(feed, Hypercore):
-                self._watch_block0(feed)
+        for loaded in list(self._feeds):
+            if isinstance(loaded, Hypercore):
+                self._watch_block0(loaded)
+
+    def _free_slot(self) -> int:
+        """The namespace number for a new feed: the first discarded one, else the next."""
+        for n, feed in enumerate(self._feeds):
+            if feed is None:
+                return n
+        return len(self._feeds)
 
     async def _open(self, n: int, kind: str, *, key: bytes | None, create: bool = False) -> "Feed":
         """Open (or create) the feed of ``kind`` in namespace ``n``."""
         sub = self.storage.sub(str(n))
+        if create and _read_text(sub, KIND_FILE) == DISCARDED:
+            sub.open(KIND_FILE).truncate(0)  # a discarded namespace reused
         if kind == registry.HYPERCORE:
             feed: "Feed" = Hypercore(sub, key=key, sparse=self.sparse)
         else:
@@ -110,9 +140,12 @@ class FeedStore(EventEmitter):
         await feed.ready()
         return feed
 
-    def _register(self, feed: "Feed", name: str) -> None:
+    def _register(self, feed: "Feed", name: str, n: int | None = None) -> None:
         if feed not in self._feeds:
-            self._feeds.append(feed)
+            if n is not None and n < len(self._feeds):
+                self._feeds[n] = feed
+            else:
+                self._feeds.append(feed)
         self._names[name] = feed
         self._by_key[feed.key] = feed
         for core in feed.cores():
@@ -132,11 +165,11 @@ class FeedStore(EventEmitter):
             feed = self._names.get(name)
             if feed is not None:
                 return feed
-            n = len(self._feeds)
+            n = self._free_slot()
             sub = self.storage.sub(str(n))
             sub.open(NAME_FILE).write(0, (name or str(n)).encode("utf-8"))
             feed = await self._open(n, kind, key=None, create=True)
-            self._register(feed, name or str(n))
+            self._register(feed, name or str(n), n)
         self.emit("feed", feed)
         return feed
 
@@ -144,7 +177,8 @@ class FeedStore(EventEmitter):
         """The feed with public ``key``: the stored one, or a new read-only replica.
 
         With ``kind`` None the replica starts as a plain hypercore and becomes the right structure once
-        its block 0 tells what it is (see the module docstring).
+        its block 0 tells what it is (see the module docstring).  Raises :class:`StoreFull` when the key is
+        new and the store holds ``max_feeds`` feeds.
         """
         key = bytes(key)
         if len(key) != 32:
@@ -154,9 +188,11 @@ class FeedStore(EventEmitter):
             feed = self._by_key.get(key)
             if feed is not None:
                 return feed
-            n = len(self._feeds)
+            if self.full:
+                raise StoreFull(f"the store already holds {len(self)} feeds (limit {self.max_feeds})")
+            n = self._free_slot()
             feed = await self._open(n, kind or registry.HYPERCORE, key=key, create=True)
-            self._register(feed, str(n))
+            self._register(feed, str(n), n)
         self.emit("feed", feed)
         if isinstance(feed, Hypercore):
             self._watch_block0(feed)
@@ -236,7 +272,40 @@ class FeedStore(EventEmitter):
         return iter(self.feeds())
 
     def __len__(self) -> int:
-        return len(self._feeds)
+        return sum(1 for feed in self._feeds if feed is not None)
+
+    @property
+    def full(self) -> bool:
+        """True when :meth:`add` of a new key would raise :class:`StoreFull`."""
+        return len(self) >= self.max_feeds
+
+    async def discard(self, feed: "Feed") -> None:
+        """Remove a read-only feed: close it (its channels first), empty its files and free its number.
+
+        Used for feeds stored for an introduction that never proved itself; a writable feed is refused.
+        """
+        if any(core.writable for core in feed.cores()):
+            raise ValueError("a writable feed is never discarded")
+        async with self._lock:
+            if self._by_key.get(feed.key) is not feed or feed not in self._feeds:
+                return
+            n = self._feeds.index(feed)
+            cores = list(feed.cores())
+            await feed.close()
+            self._feeds[n] = None
+            self._by_key.pop(feed.key, None)
+            for core in cores:
+                if self._by_dkey.get(core.discovery_key) is feed:
+                    del self._by_dkey[core.discovery_key]
+            for name in [nm for nm, f in self._names.items() if f is feed]:
+                del self._names[name]
+            sub = self.storage.sub(str(n))
+            with sub.transaction():
+                for name in CORE_FILES:
+                    if sub.exists(name):
+                        sub.open(name).truncate(0)
+                sub.open(KIND_FILE).truncate(0)
+                sub.open(KIND_FILE).write(0, DISCARDED.encode("utf-8"))
 
     def name_of(self, feed: "Feed") -> str:
         for name, f in self._names.items():
@@ -248,6 +317,9 @@ class FeedStore(EventEmitter):
         return type(feed).KIND
 
     async def close(self) -> None:
+        """Close every feed (each closes its channels first, so the streams it was on go on) and the
+        storage."""
         for feed in self._feeds:
-            await feed.close()
+            if feed is not None:
+                await feed.close()
         self.storage.close()

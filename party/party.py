@@ -14,6 +14,12 @@ Connection set-up (the JS @wirelineio/party 0.1.x sequence):
 Events (``party.on(name, fn)``): ``peer-add`` (peer), ``peer-remove`` (peer), ``handshake`` (peer, after
 ``rules.handshake`` finished), ``ephemeral`` (peer, type, value), ``unknown-feed`` (peer, discovery_key),
 ``error`` (exception, peer or None).
+
+Bounds (:mod:`hyperparty.protocol.limits`): party messages that arrive before the remote's handshake are
+held, at most :data:`~hyperparty.protocol.limits.MAX_EARLY_MESSAGES` (one more drops the connection); the
+tasks a connection runs for channels the remote opens are bounded like a peer's rule hooks (the
+connection is not read past :data:`~hyperparty.protocol.limits.MAX_PEER_TASKS`); ``rules.on_peer_removed``
+runs in a task the party keeps, and its failure is logged.
 """
 
 from __future__ import annotations
@@ -25,13 +31,19 @@ from typing import Any
 
 from ..clock import Clock, default_clock
 from ..crypto import discovery_key as make_discovery_key
+from ..protocol import limits
+from ..protocol.errors import ProtocolError
 from ..protocol.stream import ProtocolStream
-from .errors import PartyExtensionMissing
+from .errors import PartyExtensionMissing, PeerClosed
 from ..events import EventEmitter
 from .peer import EXTENSION, Peer
 from .rules import Rules
 
 log = logging.getLogger(__name__)
+
+
+class TooManyEarlyMessages(ProtocolError):
+    """The remote sent more party messages before its handshake than we hold."""
 
 
 class _PartyChannel:
@@ -94,10 +106,24 @@ class _Connection:
     def _spawn(self, coro) -> None:
         if self.peer is not None:
             self.peer.spawn(coro)
+            if len(self.peer._tasks) >= limits.MAX_PEER_TASKS:
+                self.stream.pause_input(self.peer)  # the peer resumes the input as its tasks end
             return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+        if len(self._tasks) >= limits.MAX_PEER_TASKS:
+            self.stream.pause_input(self)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if len(self._tasks) < limits.MAX_PEER_TASKS:
+            self.stream.resume_input(self)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if not isinstance(exc, PeerClosed):
+                log.error("connection task failed: %r", exc, exc_info=exc)
+                self.party.emit("error", exc, self.peer)
 
     def on_handshake(self) -> None:
         if self.peer is not None or self.channel is None:  # no channel: the stream ended before it opened
@@ -151,6 +177,9 @@ class _Connection:
 
     def on_extension(self, name: str, payload: bytes) -> None:
         if self.peer is None:
+            if len(self._early) >= limits.MAX_EARLY_MESSAGES:
+                raise TooManyEarlyMessages(
+                    f"Remote sent more than {limits.MAX_EARLY_MESSAGES} party messages before its handshake")
             self._early.append((name, payload))
             return
         self._route(name, payload)
@@ -161,7 +190,7 @@ class _Connection:
         if name == EXTENSION:
             peer._on_party_payload(payload)
         elif name in self.party.rules.extensions:
-            peer.spawn(self.party.rules.on_extension(peer, name, payload))
+            self._spawn(self.party.rules.on_extension(peer, name, payload))
 
     def on_close(self, error: BaseException | None) -> None:
         for task in list(self._tasks):
@@ -195,6 +224,7 @@ class Party(EventEmitter):
         self.replicate_options: dict[str, Any] = dict(replicate_options)
         #: When true, ``peer.replicate`` leaves the stream's ``expected_feeds`` alone (the caller fixed it).
         self.fixed_expected_feeds = False
+        self._tasks: set[asyncio.Task] = set()  # rules.on_peer_removed hooks still running
 
     def __repr__(self) -> str:
         return f"<Party {self.discovery_key.hex()[:8]} rules={self.rules.name} peers={len(self.peers)}>"
@@ -229,4 +259,12 @@ class Party(EventEmitter):
             self.peers.remove(peer)
             self.emit("peer-remove", peer)
             task = asyncio.ensure_future(self.rules.on_peer_removed(peer))
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._tasks.add(task)
+            task.add_done_callback(self._removed)
+
+    def _removed(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("rules.on_peer_removed failed: %r", exc, exc_info=exc)
+            self.emit("error", exc, None)

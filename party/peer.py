@@ -6,6 +6,14 @@ back with ``Transaction{id, return: true}``.  The awaiting coroutine gets that a
 :class:`TransactionTimeout` after the rules' ``transaction_timeout`` on the party's clock
 (:mod:`hyperparty.clock`), or :class:`PeerClosed` when the connection ends first — nothing waits
 forever on a vanished peer.
+
+Bounds (:mod:`hyperparty.protocol.limits`): an incoming ``IntroduceFeeds``/``Request`` without its
+``Transaction`` is refused like an undecodable payload (the JS party cannot decode it either), so it never
+reaches the rules; at most :data:`~hyperparty.protocol.limits.MAX_PEER_TASKS` rule hooks run at once for
+one peer (the connection is not read while they do); ephemeral messages larger than
+:data:`~hyperparty.protocol.limits.MAX_EPHEMERAL_BYTES` or beyond
+:data:`~hyperparty.protocol.limits.EPHEMERAL_RATE` a second (burst
+:data:`~hyperparty.protocol.limits.EPHEMERAL_BURST`) are dropped, with one log line a second.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from . import codec
 from .codec import EphemeralMessage, IntroduceFeeds, Request, Transaction
 from .errors import PeerClosed, TransactionTimeout
 from ..events import EventEmitter
+from ..protocol import limits
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..feeds import Feed
@@ -26,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .party import Party
 
 log = logging.getLogger(__name__)
+netlog = logging.getLogger("hyperparty.net")
 
 EXTENSION = "party"
 
@@ -45,6 +55,9 @@ class Peer(EventEmitter):
         self._pending: dict[str, asyncio.Future] = {}
         self._replicated: dict[bytes, "Feed"] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._ephemeral = limits.RateLimit(limits.EPHEMERAL_RATE, limits.EPHEMERAL_BURST)
+        self._ephemeral_refused = 0
+        self._ephemeral_logged: float | None = None
         #: Per-peer scratch space for rule sets.
         self.state: dict[str, Any] = {}
 
@@ -135,13 +148,37 @@ class Peer(EventEmitter):
             return
         if message is None:
             return  # unknown AnyType: passed over, as in JS
-        tx = getattr(message, "transaction", None)
-        if tx is not None and tx.is_return:
-            future = self._pending.get(tx.id)
-            if future is not None and not future.done():
-                future.set_result(message)
-            return
+        if isinstance(message, EphemeralMessage):
+            if not self._accept_ephemeral(message):
+                return
+        else:
+            tx = message.transaction
+            if tx is None:
+                refused = codec.PartyCodecError(f"{type(message).__name__} without its transaction")
+                self.party.emit("error", refused, self)
+                self.stream.destroy(refused)
+                return
+            if tx.is_return:
+                future = self._pending.get(tx.id or "")
+                if future is not None and not future.done():
+                    future.set_result(message)
+                return
         self.spawn(self._dispatch(message))
+        if len(self._tasks) >= limits.MAX_PEER_TASKS:
+            self.stream.pause_input(self)  # read no more until some of the running hooks end
+
+    def _accept_ephemeral(self, message: EphemeralMessage) -> bool:
+        now = self.party.clock.now()
+        too_big = message.value is not None and len(message.value) > limits.MAX_EPHEMERAL_BYTES
+        if not too_big and self._ephemeral.allow(now):
+            return True
+        self._ephemeral_refused += 1
+        if self._ephemeral_logged is None or now - self._ephemeral_logged >= 1.0:
+            self._ephemeral_logged = now
+            netlog.warning("dropped %d ephemeral message(s) from %r (at most %d bytes, %g a second)",
+                           self._ephemeral_refused, self, limits.MAX_EPHEMERAL_BYTES, limits.EPHEMERAL_RATE)
+            self._ephemeral_refused = 0
+        return False
 
     async def _dispatch(self, message: codec.PartyMessage) -> None:
         rules = self.party.rules
@@ -150,19 +187,17 @@ class Peer(EventEmitter):
                 await rules.on_ephemeral_message(self, message.type, message.value)
                 self.party.emit("ephemeral", self, message.type, message.value)
                 return
+            assert message.transaction is not None  # checked on arrival
             if isinstance(message, IntroduceFeeds):
                 keys = await rules.on_introduce_feeds(self, list(message.keys))
                 answer: codec.PartyMessage = IntroduceFeeds(
-                    Transaction(message.transaction.id, True) if message.transaction else None,
-                    list(keys or ()),
+                    Transaction(message.transaction.id, True), list(keys or ())
                 )
             else:
                 result = await rules.on_request(self, message.type, message.value)
                 rtype, rvalue = result if result is not None else (None, None)
-                answer = Request(
-                    Transaction(message.transaction.id, True) if message.transaction else None, rtype, rvalue
-                )
-            if message.transaction is not None and not self.closed:
+                answer = Request(Transaction(message.transaction.id, True), rtype, rvalue)
+            if not self.closed:
                 self._send(answer)
         except PeerClosed:
             pass
@@ -184,6 +219,8 @@ class Peer(EventEmitter):
 
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        if len(self._tasks) < limits.MAX_PEER_TASKS:
+            self.stream.resume_input(self)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             if not isinstance(exc, PeerClosed):

@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ProtocolError", "MessageTooLarge", "InvalidHeader", "TooManyFeeds", "InvalidFeedMessage",
     "FirstFeedMismatch", "MissingNonce", "TooManyQueued", "RemoteTimeout",
-    "BufferLimitExceeded",
+    "BufferLimitExceeded", "HandshakeTimeout", "FrameTimeout", "RemoteStoppedReading",
 ]
 
 
@@ -50,6 +50,27 @@ class TooManyQueued(ProtocolError):
 
 class RemoteTimeout(ProtocolError):
     def __init__(self, msg: str = "Remote timed out") -> None:
+        super().__init__(msg)
+
+
+class HandshakeTimeout(RemoteTimeout):
+    """The remote sent no handshake within the deadline (zero-length frames or half a frame do not count)."""
+
+    def __init__(self, msg: str = "Remote sent no handshake in time") -> None:
+        super().__init__(msg)
+
+
+class FrameTimeout(RemoteTimeout):
+    """A frame the remote started was not completed within its deadline (a trickled frame holds memory)."""
+
+    def __init__(self, length: int = 0, received: int = 0) -> None:
+        super().__init__(f"Remote did not complete a frame in time ({received} of {length or '?'} bytes)")
+
+
+class RemoteStoppedReading(RemoteTimeout):
+    """Our output stayed over its budget and the remote took none of it within the deadline."""
+
+    def __init__(self, msg: str = "Remote stopped reading") -> None:
         super().__init__(msg)
 
 

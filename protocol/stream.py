@@ -23,6 +23,19 @@ Semantics follow hypercore-protocol 6.12.0 (shared/spec/hypercore-protocol-6.md)
   the stream finalizes if the count is still zero (with no listener it finalizes at once).  :meth:`finalize` ends gracefully (the transport sends EOF;
   the remote finalizes when it sees it); :meth:`destroy` aborts with an error.
 
+Bounded input (budgets: :mod:`hyperparty.protocol.limits`).  ``receive`` dispatches messages in *slices*:
+a slice ends when the input is exhausted, when a handler holds the input (:meth:`ProtocolStream.pause_input`
+/ :meth:`~ProtocolStream.resume_input`), or when its work is done (a message costs 1 unit, a handler adds
+what a costly message cost with :meth:`~ProtocolStream.charge`); the rest continues through
+:attr:`~ProtocolStream.schedule`, so one peer's input never blocks the loop.  Meanwhile
+:attr:`~ProtocolStream.wants_input` is false and a transport reads nothing more (it asks
+:meth:`~ProtocolStream.read_size` how much to read, and registers :meth:`~ProtocolStream.set_input_listener`
+to learn when to read again).  Handlers that answer with output (serving a Request) check
+:meth:`~ProtocolStream.output_full` and wait for :meth:`~ProtocolStream.when_drained` instead of queueing
+without end.  :meth:`~ProtocolStream.tick` also runs the handshake, frame and output-stall deadlines.
+A handler method that raises (other than a :class:`ProtocolError`) is logged and ends its own channel,
+never the stream.
+
 Channel handlers are plain objects; each of these methods is optional:
 ``on_open(channel)`` (called by ``feed()`` before anything is sent or delivered), ``on_message(channel, message)``, ``on_extension(channel, name, payload)``, ``on_handshake(channel)``,
 ``on_tick(channel)``, ``on_close(channel, error)``, ``on_batch_end(channel)`` (once after all the messages
@@ -41,10 +54,14 @@ from typing import Any, Callable, Iterable
 
 from ..crypto import discovery_key as make_discovery_key
 from ..events import EventEmitter
+from . import limits
 from . import messages as m
 from .errors import (
+    FrameTimeout,
+    HandshakeTimeout,
     InvalidFeedMessage,
     ProtocolError,
+    RemoteStoppedReading,
     RemoteTimeout,
     TooManyFeeds,
     TooManyQueued,
@@ -59,7 +76,8 @@ log = logging.getLogger(__name__)
 class Channel:
     """One feed's channel on a stream (matched with the remote's by discovery key)."""
 
-    __slots__ = ("stream", "key", "discovery_key", "local_id", "remote_id", "handler", "closed", "_queue", "__weakref__")
+    __slots__ = ("stream", "key", "discovery_key", "local_id", "remote_id", "handler", "closed", "_queue",
+                 "_queued_bytes", "__weakref__")
 
     def __init__(self, stream: "ProtocolStream", discovery_key: bytes) -> None:
         self.stream = stream
@@ -70,6 +88,7 @@ class Channel:
         self.handler: Any = None
         self.closed = False
         self._queue: list | None = None
+        self._queued_bytes = 0
 
     def __repr__(self) -> str:
         return (f"<Channel {self.discovery_key.hex()[:8]} local={self.local_id} remote={self.remote_id}"
@@ -127,6 +146,19 @@ def _call(handler: Any, name: str, *args: Any) -> bool:
     return True
 
 
+def _size(message: Any) -> int:
+    """About how many bytes a decoded message holds (its byte fields), to bound what we queue."""
+    n = 16
+    for field in ("value", "bitfield", "payload", "user_data"):
+        v = getattr(message, field, None)
+        if v is not None:
+            n += len(v)
+    nodes = getattr(message, "nodes", None)
+    if nodes:
+        n += 48 * len(nodes)
+    return n
+
+
 class ProtocolStream(EventEmitter):
     """A hypercore-protocol 6 stream (see the module docstring)."""
 
@@ -141,10 +173,12 @@ class ProtocolStream(EventEmitter):
         encrypt: bool = True,
         timeout: float | None = 5.0,
         expected_feeds: int = 0,
-        max_feeds: int = 256,
-        max_queued: int = 16,
+        max_feeds: int = limits.MAX_FEEDS,
+        max_queued: int = limits.MAX_QUEUED,
         max_frame: int = MAX_FRAME,
         nonce: bytes | None = None,
+        max_output: int | None = None,
+        input_pool: limits.Pool | None = None,
     ) -> None:
         super().__init__()
         self.id = bytes(id) if id is not None else os.urandom(32)
@@ -160,6 +194,16 @@ class ProtocolStream(EventEmitter):
         self._nonce = nonce
         self._expected_feeds = expected_feeds
         self.wire = Wire(encrypt=encrypt, max_frame=max_frame)
+        # budgets (protocol/limits.py), read when the stream is made so a test can lower them
+        self.max_output = limits.MAX_OUTPUT if max_output is None else max_output
+        self.max_queued_bytes = limits.MAX_QUEUED_BYTES
+        self.slice_work = limits.SLICE_WORK
+        self.handshake_ticks = limits.HANDSHAKE_TICKS
+        self.frame_base_ticks = limits.FRAME_BASE_TICKS
+        self.frame_bytes_per_tick = limits.FRAME_BYTES_PER_TICK
+        self.output_stall_ticks = limits.OUTPUT_STALL_TICKS
+        self.input_free = limits.INPUT_FREE
+        self.input_pool = input_pool if input_pool is not None else limits.input_pool
         self.key: bytes | None = None
         self.discovery_key: bytes | None = None
         self.remote_id: bytes | None = None
@@ -176,10 +220,25 @@ class ProtocolStream(EventEmitter):
         self.error: BaseException | None = None
         self._keep_alive = 0
         self._remote_keep_alive = 0
-        self._processing = False
-        self._batch: list = []  # (handler, channel) to call on_batch_end for after this input chunk
-        self._resume = False
+        self._pumping = False
+        self._batch: list = []  # (handler, channel) to call on_batch_end for after this input slice
+        self._events: list = []  # parsed, not dispatched yet
+        self._event_pos = 0
+        self._paused = False  # input left to process (held by a handler, or the slice's work is done)
+        self._pump_scheduled = False
+        self._holds: set = set()
+        self._work = 0  # work units charged by the message being dispatched
+        self._queued_bytes = 0  # on channels we have not opened
+        self._borrowed = 0  # bytes of the process input pool this stream holds
+        self._handshake_wait = 0  # ticks without the remote's handshake
+        self._frame_ticks = 0  # ticks without a complete frame while one is incomplete
+        self._frames_at_tick = 0
+        self._stall_ticks = 0  # ticks with output pending that the transport did not take
+        self._taken = False  # the transport took output since the last tick
+        self._drained: list[Callable[[], None]] = []  # when_drained callbacks
+        self._drain_scheduled = False
         self._output_listener: Callable[[], None] | None = None
+        self._input_listener: Callable[[], None] | None = None
         #: ``schedule(fn)`` runs ``fn`` soon, after the current call returns (a transport sets its loop's
         #: ``call_soon``); None runs deferred work before the call that deferred it returns.
         self.schedule: Callable[[Callable[[], None]], Any] | None = None
@@ -230,7 +289,40 @@ class ProtocolStream(EventEmitter):
             fn()
 
     def data_to_send(self) -> bytes:
-        return self.wire.data_to_send()
+        data = self.wire.data_to_send()
+        if data:
+            self._taken = True
+            if self._drained and not self._drain_scheduled and not self.destroyed:
+                self._drain_scheduled = True
+                if self.schedule is not None:
+                    self.schedule(self._run_drained)
+                else:
+                    self._run_drained()
+        return data
+
+    def output_full(self) -> bool:
+        """True when at least :attr:`max_output` bytes wait for the transport: handlers then defer work
+        that would add more (serving a Request) until :meth:`when_drained` calls them back."""
+        return self.wire.pending() >= self.max_output
+
+    def when_drained(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once, after the transport took the queued output (registered at most once)."""
+        if fn not in self._drained:
+            self._drained.append(fn)
+
+    def _run_drained(self) -> None:
+        self._drain_scheduled = False
+        callbacks, self._drained = self._drained, []
+        for fn in callbacks:
+            if self.destroyed:
+                return
+            try:
+                fn()
+            except ProtocolError as exc:
+                self.destroy(exc)
+                return
+            except Exception:
+                log.exception("drain callback %r failed", fn)
 
     def _notify(self) -> None:
         if self._output_listener is not None:
@@ -297,25 +389,38 @@ class ProtocolStream(EventEmitter):
 
     def _flush_queue(self, ch: Channel) -> None:
         queued = ch._queue or []
+        self._release_queued(ch)
+        on_message = getattr(ch.handler, "on_message", None)
         k = 0
         while k < len(queued):  # the list may grow while we deliver
             message = queued[k]
             k += 1
             if ch.closed or self.destroyed:
                 return
+            if on_message is None:
+                continue
             try:
-                _call(ch.handler, "on_message", ch, message)
+                self._deliver(ch, on_message, ch, message)
             except ProtocolError as exc:
                 self.destroy(exc)
                 return
         ch._queue = None
-        if queued and not ch.closed and not self.destroyed:
-            _call(ch.handler, "on_batch_end", ch)  # these messages were one batch too
+        on_batch_end = getattr(ch.handler, "on_batch_end", None)
+        if queued and on_batch_end is not None and not ch.closed and not self.destroyed:
+            try:
+                self._deliver(ch, on_batch_end, ch)  # these messages were one batch too
+            except ProtocolError as exc:
+                self.destroy(exc)
+
+    def _release_queued(self, ch: Channel) -> None:
+        self._queued_bytes -= ch._queued_bytes
+        ch._queued_bytes = 0
 
     def _close_channel(self, ch: Channel, error: BaseException | None, local: bool) -> None:
         if ch.closed:
             return
         ch.closed = True
+        self._release_queued(ch)
         if ch in self.channels:
             self.channels.remove(ch)
         if self._by_dk.get(ch.discovery_key) is ch:
@@ -351,60 +456,165 @@ class ProtocolStream(EventEmitter):
 
     # -- input -----------------------------------------------------------------------------------------
 
+    def set_input_listener(self, fn: Callable[[], None] | None) -> None:
+        """``fn()`` is called when :attr:`wants_input` may have become true again (or the stream ended)."""
+        self._input_listener = fn
+
+    @property
+    def wants_input(self) -> bool:
+        """Whether a transport should read more now.
+
+        False while earlier input waits to be processed (a handler holds the input — e.g. a replication
+        peer with too many Requests deferred until our output drains — or the work of one slice is done),
+        or while this stream's partial frame would need more of the process input pool than is free (see
+        :mod:`~hyperparty.protocol.limits`).
+        """
+        if self.destroyed or self._paused:
+            return False
+        if self.wire.buffered >= self.input_free and not self.input_pool.available():
+            self.input_pool.wait(self._wake_input)
+            return False
+        return True
+
+    def read_size(self, preferred: int) -> int:
+        """How many bytes a transport should ask for in its next read: ``preferred`` while this stream
+        holds less than its free input share, then small reads (each one checked against the pool)."""
+        room = self.input_free - self.wire.buffered
+        return preferred if room >= preferred else max(room, limits.MIN_READ)
+
+    def _wake_input(self) -> None:
+        if self._input_listener is not None:
+            self._input_listener()
+
+    def pause_input(self, holder: Any) -> None:
+        """Stop processing input until :meth:`resume_input` with the same ``holder`` (backpressure from a
+        handler: e.g. a party peer with too many rule hooks running).  Nothing already received is lost."""
+        self._holds.add(holder)
+
+    def resume_input(self, holder: Any) -> None:
+        if holder in self._holds:
+            self._holds.discard(holder)
+            if not self._holds and self._paused and not self.destroyed:
+                self._schedule_pump()
+
+    def charge(self, units: int) -> None:
+        """A handler tells the stream the message it is handling cost ``units`` more work (a message costs
+        1): the slice yields to the loop sooner.  See :data:`~hyperparty.protocol.limits.SLICE_WORK`."""
+        if units > 0:
+            self._work += units
+
     def receive(self, data) -> None:
-        """Bytes from the remote.  Protocol violations destroy the stream (they never raise here)."""
+        """Bytes from the remote.  Protocol violations destroy the stream (they never raise here).
+
+        Messages are dispatched until the input is exhausted, a handler holds the input, or a slice of
+        work is done (the rest is then continued through :attr:`schedule`); meanwhile
+        :attr:`wants_input` is false and the bytes stay buffered here.
+        """
         if self.destroyed:
             return
         self._remote_keep_alive = 0
         try:
-            events = self.wire.receive_data(data)
+            self.wire.feed_data(data)
         except ProtocolError as exc:
             self.destroy(exc)
             return
-        self._process(events)
+        self._pump()
 
     def _resume_parsing(self) -> None:
-        if self._processing:
-            self._resume = True
-            return
-        try:
-            events = self.wire.receive_data(b"")
-        except ProtocolError as exc:
-            self.destroy(exc)
-            return
-        self._process(events)
+        self._pump()
 
-    def _process(self, events: list) -> None:
-        self._processing = True
+    def _schedule_pump(self) -> None:
+        if self.schedule is None:
+            self._pump()
+            return
+        if not self._pump_scheduled:
+            self._pump_scheduled = True
+            self.schedule(self._scheduled_pump)
+
+    def _scheduled_pump(self) -> None:
+        self._pump_scheduled = False
+        self._pump()
+
+    def _pump(self) -> None:
+        if self._pumping or self.destroyed:
+            return  # the running pump goes on with whatever arrived meanwhile
+        was_paused = self._paused
+        self._pumping = True
         try:
-            self._process_events(events)
+            self._pump_slice()
         finally:
-            self._processing = False
+            self._pumping = False
             batch = self._batch
             if batch:
                 self._batch = []
                 for handler, ch in batch:
                     if not ch.closed and not self.destroyed:
-                        handler.on_batch_end(ch)
+                        try:
+                            self._deliver(ch, handler.on_batch_end, ch)
+                        except ProtocolError as exc:
+                            self.destroy(exc)
+        self._account_input()
+        if was_paused and not self._paused and self._input_listener is not None:
+            self._input_listener()
 
-    def _process_events(self, events: list) -> None:
-        while True:
-            for channel_id, type_, msg in events:
-                if self.destroyed:
-                    return
+    def _pump_slice(self) -> None:
+        work = 0
+        events = self._events
+        pos = self._event_pos
+        while not self.destroyed:
+            if self._holds:
+                self._paused = True
+                break
+            if work >= self.slice_work:
+                if self.schedule is not None:
+                    self._paused = True
+                    if not self._pump_scheduled:
+                        self._pump_scheduled = True
+                        self.schedule(self._scheduled_pump)
+                    break
+                work = 0  # nobody to yield to (sans-IO use without a loop): go on
+            if pos >= len(events):
                 try:
-                    self._dispatch(channel_id, type_, msg)
+                    events = self.wire.next_events(limits.PARSE_BATCH)
                 except ProtocolError as exc:
                     self.destroy(exc)
-                    return
-            if not self._resume or self.destroyed:
-                return
-            self._resume = False
+                    break
+                pos = 0
+                if not events:
+                    self._paused = False
+                    break
+            channel_id, type_, msg = events[pos]
+            pos += 1
+            self._work = 1
             try:
-                events = self.wire.receive_data(b"")
+                self._dispatch(channel_id, type_, msg)
             except ProtocolError as exc:
                 self.destroy(exc)
-                return
+                break
+            work += self._work
+        self._events = events if pos < len(events) else []
+        self._event_pos = pos if pos < len(events) else 0
+
+    def _account_input(self) -> None:
+        """Tell the process input pool what we hold beyond our free share."""
+        excess = 0 if self.destroyed else max(0, self.wire.buffered - self.input_free)
+        if excess != self._borrowed:
+            self._borrowed = excess
+            self.input_pool.hold(self, excess)
+
+    def _deliver(self, ch: Channel, fn: Callable[..., Any], *args: Any) -> None:
+        """Call a channel handler method; a bug in it ends that channel (logged), never the stream.
+
+        A :class:`ProtocolError` it raises still destroys the stream (the remote broke the protocol).
+        """
+        try:
+            fn(*args)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            log.exception("channel %s: handler %s failed; closing the channel", ch.discovery_key.hex()[:8],
+                          getattr(fn, "__qualname__", fn))
+            self._close_channel(ch, exc, local=True)
 
     def receive_eof(self) -> None:
         """The remote ended its side: finalize (JS: ``finish`` -> ``finalize``)."""
@@ -435,6 +645,11 @@ class ProtocolStream(EventEmitter):
                 queue = ch._queue = []
             if len(queue) > self.max_queued:
                 raise TooManyQueued()
+            size = _size(msg)
+            if self._queued_bytes + size > self.max_queued_bytes:
+                raise TooManyQueued(f"Remote queued more than {self.max_queued_bytes} bytes on unopened feeds")
+            self._queued_bytes += size
+            ch._queued_bytes += size
             queue.append(msg)
             return
         if ch._queue is not None:  # opened, earlier messages not delivered yet: keep the order
@@ -444,7 +659,7 @@ class ProtocolStream(EventEmitter):
         if handler is not None:
             on_message = getattr(handler, "on_message", None)
             if on_message is not None:
-                on_message(ch, msg)
+                self._deliver(ch, on_message, ch, msg)
             if getattr(handler, "on_batch_end", None) is not None and (handler, ch) not in self._batch:
                 self._batch.append((handler, ch))
 
@@ -479,7 +694,9 @@ class ProtocolStream(EventEmitter):
         for ch in list(self.channels):
             if self.destroyed:
                 return
-            _call(ch.handler, "on_handshake", ch)
+            fn = getattr(ch.handler, "on_handshake", None)
+            if fn is not None and not ch.closed:
+                self._deliver(ch, fn, ch)
 
     def _on_extension(self, ch: Channel, msg: m.Extension) -> None:
         if ch.local_id is None:
@@ -490,23 +707,63 @@ class ProtocolStream(EventEmitter):
         name = self.remote_extensions[ext_id]
         if name not in self._local_ext_ids:
             return
-        if not _call(ch.handler, "on_extension", ch, name, msg.payload):
+        fn = getattr(ch.handler, "on_extension", None)
+        if fn is None:
             self.emit("extension", ch, name, msg.payload)
+        else:
+            self._deliver(ch, fn, ch, name, msg.payload)
 
     # -- clock -----------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One keep-alive timer step (every ``timeout / 4`` s): timeouts, channel ticks, pings."""
+        """One keep-alive timer step (every ``timeout / 4`` s): deadlines, channel ticks, pings.
+
+        Deadlines (:mod:`~hyperparty.protocol.limits`): the remote must be heard within 5 ticks while we
+        read it (JS), send its handshake within ``HANDSHAKE_TICKS``, complete a frame it started within
+        ``FRAME_BASE_TICKS`` + 1 tick per ``FRAME_BYTES_PER_TICK`` of it, and take our output: when it
+        was over its budget and the transport took none of it for ``OUTPUT_STALL_TICKS``, the remote
+        stopped reading.
+        """
         if self.destroyed:
             return
+        if self.output_full() and not self._taken:
+            self._stall_ticks += 1
+            if self._stall_ticks > self.output_stall_ticks:
+                self.destroy(RemoteStoppedReading())
+                return
+        else:
+            self._stall_ticks = 0
+        self._taken = False
         if self._remote_keep_alive > 4:
             self.destroy(RemoteTimeout())
             return
+        if self.remote_id is None:
+            self._handshake_wait += 1
+            if self._handshake_wait > self.handshake_ticks:
+                self.destroy(HandshakeTimeout())
+                return
+        wire = self.wire
+        if not self._paused and wire.unparsed and wire.frames_parsed == self._frames_at_tick:
+            self._frame_ticks += 1
+            if self._frame_ticks > self.frame_base_ticks + wire.partial_length // self.frame_bytes_per_tick:
+                self.destroy(FrameTimeout(wire.partial_length, wire.unparsed))
+                return
+        else:
+            self._frame_ticks = 0
+        self._frames_at_tick = wire.frames_parsed
         for ch in list(self.channels):
             if self.destroyed:
                 return
-            _call(ch.handler, "on_tick", ch)
-        self._remote_keep_alive += 1
+            fn = getattr(ch.handler, "on_tick", None)
+            if fn is not None and not ch.closed:
+                try:
+                    self._deliver(ch, fn, ch)
+                except ProtocolError as exc:
+                    self.destroy(exc)
+                    return
+        if not self._holds and not (self._borrowed and not self.input_pool.available()):
+            # while we hold the input back, the remote's pings wait in its socket: not its fault
+            self._remote_keep_alive += 1
         if self._keep_alive > 2:
             self._keep_alive = 0
             if self.key is not None and not self.destroyed:
@@ -529,6 +786,7 @@ class ProtocolStream(EventEmitter):
         self.destroyed = True
         self.finalized = True
         self._close_all(None)
+        self._release_input()
         self.emit("end")
         self._notify()
         self._emit_close(None)
@@ -540,10 +798,20 @@ class ProtocolStream(EventEmitter):
         self.destroyed = True
         self.error = error
         self._close_all(error)
+        self._release_input()
         if error is not None:
             self.emit("error", error)
         self._notify()
         self._emit_close(error)
+
+    def _release_input(self) -> None:
+        self._drained = []
+        self._events = []
+        self._event_pos = 0
+        self._account_input()
+        self.input_pool.cancel(self._wake_input)
+        if self._input_listener is not None:
+            self._input_listener()
 
     def _emit_close(self, error: BaseException | None) -> None:
         self.emit("close", error)

@@ -8,20 +8,28 @@ tuples, decrypting from the byte after the remote's first (plaintext) Feed frame
 Incoming rules (hypercore-protocol 6.12.0):
 
 * a frame length above ``max_frame`` (8 MiB) or a length varint longer than 4 bytes: :class:`MessageTooLarge`;
-* zero-length frames are keep-alives; bodies shorter than 2 bytes are ignored;
+* zero-length frames are keep-alives (a run of them is skipped at once); bodies shorter than 2 bytes are
+  ignored;
+* until the remote's Handshake frame was parsed, frames may be at most ``max_frame_before_handshake``
+  (64 KiB, :mod:`~hyperparty.protocol.limits`) long: :class:`MessageTooLarge`;
 * an undecodable header varint: :class:`InvalidHeader`;
 * the first frame must be a Feed, with a 32-byte discovery key and (when encrypting) a 24-byte nonce;
   later Feeds must have 32-byte keys: :class:`InvalidFeedMessage` / :class:`MissingNonce`;
 * the first discovery keys of both sides must match when encrypting: :class:`FirstFeedMismatch`;
 * until the local side knows the key (``start`` was called), parsing stops after the remote's first
-  frame and later bytes are buffered, at most ``max_buffer`` of them (:class:`BufferLimitExceeded`).
+  frame and later bytes are buffered, at most ``max_before_key`` of them (:class:`BufferLimitExceeded`).
+
+Parsing can be done in steps: :meth:`Wire.feed_data` takes bytes, :meth:`Wire.next_events` parses at
+most ``limit`` frames, so a stream can stop between frames (backpressure) without losing any.
 
 Undecodable payloads of types 1..9 and types 10..14 are dropped, like JS does.
 """
 
 from __future__ import annotations
 
-from . import messages
+import re
+
+from . import limits, messages
 from .cipher import XSalsa20
 from .errors import (
     BufferLimitExceeded,
@@ -37,19 +45,38 @@ from ..varint import decode as _varint
 
 __all__ = ["Wire", "MAX_FRAME", "KEEP_ALIVE"]
 
-MAX_FRAME = 8 * 1024 * 1024
+MAX_FRAME = limits.MAX_FRAME
 KEEP_ALIVE = -1  # pseudo type reported for zero-length frames
 
 _decode = messages.decode
+_NONZERO = re.compile(rb"[^\x00]")
 
 
 class Wire:
     """Frame codec + stream cipher for one connection."""
 
-    def __init__(self, *, encrypt: bool = True, max_frame: int = MAX_FRAME, max_buffer: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        encrypt: bool = True,
+        max_frame: int = MAX_FRAME,
+        max_buffer: int | None = None,
+        max_frame_before_handshake: int | None = None,
+        max_before_key: int | None = None,
+    ) -> None:
         self.encrypt = encrypt
         self.max_frame = max_frame
         self.max_buffer = max_buffer if max_buffer is not None else 2 * max_frame + 65536
+        self.max_frame_before_handshake = min(
+            max_frame, limits.MAX_FRAME_BEFORE_HANDSHAKE if max_frame_before_handshake is None
+            else max_frame_before_handshake)
+        self.max_before_key = limits.MAX_INPUT_BEFORE_KEY if max_before_key is None else max_before_key
+        #: True once a Handshake frame was parsed (frames may then be ``max_frame`` long).
+        self.handshake_seen = False
+        #: Complete frames parsed so far (keep-alive runs count once): progress, for the frame deadline.
+        self.frames_parsed = 0
+        #: Announced length of the incomplete frame at the parse position (0: none or not known yet).
+        self.partial_length = 0
         self.key: bytes | None = None
         self.discovery_key: bytes | None = None
         self.nonce: bytes | None = None
@@ -162,110 +189,145 @@ class Wire:
         if len(buf) - self._pos > self.max_buffer:
             raise BufferLimitExceeded(f"more than {self.max_buffer} bytes buffered")
 
+    def _hold_raw(self, data) -> None:
+        self._raw += data
+        if len(self._raw) > self.max_before_key:
+            raise BufferLimitExceeded(f"more than {self.max_before_key} bytes received before the key was known")
+
     @property
     def unparsed(self) -> int:
         """Decrypted bytes not parsed yet (after :meth:`start` released held-back input)."""
         return len(self._buf) - self._pos
 
     @property
+    def buffered(self) -> int:
+        """Every received byte still held: not parsed yet, or held back until the key is known."""
+        return len(self._buf) - self._pos + len(self._raw)
+
+    @property
     def waiting_for_key(self) -> bool:
         """True when bytes are held back until :meth:`start` gives the key."""
         return self.encrypt and self._first_seen and self._rx is None
 
-    def receive_data(self, data) -> list:
+    def receive_data(self, data, limit: int | None = None) -> list:
         """Feed received bytes; returns the complete messages as ``(channel, type, message)`` tuples.
 
         ``message`` is a dataclass from :mod:`messages`, or None for a keep-alive (type
-        :data:`KEEP_ALIVE`).  Frames whose payload does not decode are dropped.  Raises a
-        :class:`~hyperparty.protocol.errors.ProtocolError` for fatal violations.
+        :data:`KEEP_ALIVE`; a run of them is reported once).  Frames whose payload does not decode are
+        dropped.  At most ``limit`` frames are parsed (the rest stays buffered for the next call).
+        Raises a :class:`~hyperparty.protocol.errors.ProtocolError` for fatal violations.
         """
-        if data:
-            self.bytes_received += len(data)
-            if not self._first_seen or not self.encrypt:
-                self._append_plain(data)
-            elif self._rx is not None:
-                self._append_plain(self._rx.xor(data))
-            else:
-                self._raw += data
-                if len(self._raw) > self.max_buffer:
-                    raise BufferLimitExceeded(f"more than {self.max_buffer} bytes received before the key was known")
-                return []
-        return self._parse()
+        self.feed_data(data)
+        return self._parse(limit)
 
-    def _parse(self) -> list:
+    def feed_data(self, data) -> None:
+        """Take received bytes without parsing them (see :meth:`next_events`)."""
+        if not data:
+            return
+        self.bytes_received += len(data)
+        if not self._first_seen or not self.encrypt:
+            self._append_plain(data)
+        elif self._rx is not None:
+            self._append_plain(self._rx.xor(data))
+        else:
+            self._hold_raw(data)
+
+    def next_events(self, limit: int | None = None) -> list:
+        """Parse at most ``limit`` buffered frames (all when None); see :meth:`receive_data`."""
+        return self._parse(limit)
+
+    def _parse(self, limit: int | None = None) -> list:
         out: list = []
         buf = self._buf
         pos = self._pos
         end = len(buf)
-        max_frame = self.max_frame
-        while pos < end:
-            # frame length: at most 4 varint bytes
-            b = buf[pos]
-            if b < 0x80:
-                length = b
-                p = pos + 1
-            else:
-                length = 0
-                shift = 0
-                p = pos
-                while True:
-                    if p >= end:
-                        self._pos = pos
-                        return out
-                    if p - pos >= 4:
-                        raise MessageTooLarge()
-                    b = buf[p]
-                    p += 1
-                    length |= (b & 0x7F) << shift
-                    if b < 0x80:
-                        break
-                    shift += 7
-            if length > max_frame:
-                raise MessageTooLarge()
-            if p + length > end:
-                break
-            pos = p + length
-            if length == 0:
-                out.append((0, KEEP_ALIVE, None))
-                continue
-            if length < 2:
-                continue
-            body = memoryview(buf)[p:pos]
-            try:
-                header, hp = _varint(body, 0)
-            except VarintError:
-                body.release()
-                raise InvalidHeader() from None
-            channel = header >> 4
-            type_ = header & 15
-            if not self._first_seen:
+        frames = 0
+        if limit is None:
+            limit = end + 1  # never reached: each frame takes at least one byte
+        self.partial_length = 0
+        try:
+            while pos < end and frames < limit:
+                # frames before the remote's handshake are small (a Feed, the Handshake itself)
+                max_frame = self.max_frame if self.handshake_seen else self.max_frame_before_handshake
+                # frame length: at most 4 varint bytes
+                b = buf[pos]
+                if b == 0:
+                    # a run of keep-alives (zero-length frames) is skipped at C speed and reported once
+                    found = _NONZERO.search(buf, pos)
+                    pos = found.start() if found is not None else end
+                    frames += 1
+                    out.append((0, KEEP_ALIVE, None))
+                    continue
+                if b < 0x80:
+                    length = b
+                    p = pos + 1
+                else:
+                    length = 0
+                    shift = 0
+                    p = pos
+                    while True:
+                        if p >= end:
+                            self.partial_length = 0
+                            return out
+                        if p - pos >= 4:
+                            raise MessageTooLarge()
+                        b = buf[p]
+                        p += 1
+                        length |= (b & 0x7F) << shift
+                        if b < 0x80:
+                            break
+                        shift += 7
+                if length > max_frame:
+                    if max_frame < self.max_frame:
+                        raise MessageTooLarge(f"Remote message of {length} bytes before its handshake "
+                                              f"(at most {max_frame} allowed)")
+                    raise MessageTooLarge()
+                if p + length > end:
+                    self.partial_length = length
+                    break
+                pos = p + length
+                frames += 1
+                if length < 2:
+                    continue
+                body = memoryview(buf)[p:pos]
                 try:
-                    msg = self._first_frame(channel, type_, body[hp:])
+                    header, hp = _varint(body, 0)
+                except VarintError:
+                    body.release()
+                    raise InvalidHeader() from None
+                channel = header >> 4
+                type_ = header & 15
+                if type_ == 1:
+                    self.handshake_seen = True
+                if not self._first_seen:
+                    try:
+                        msg = self._first_frame(channel, type_, body[hp:])
+                    finally:
+                        body.release()
+                    out.append((channel, 0, msg))
+                    if self.encrypt:
+                        rest = bytes(buf[pos:])
+                        del buf[:]
+                        pos = 0
+                        if self._rx is None:
+                            self._hold_raw(rest)
+                            return out
+                        buf += self._rx.xor(rest)
+                        end = len(buf)
+                    continue
+                try:
+                    if type_ == 0:
+                        msg = self._feed(body[hp:])
+                    else:
+                        msg = _decode(type_, body[hp:])
                 finally:
                     body.release()
-                out.append((channel, 0, msg))
-                if self.encrypt:
-                    rest = bytes(buf[pos:])
-                    del buf[:]
-                    self._pos = 0
-                    if self._rx is None:
-                        self._raw += rest
-                        return out
-                    buf += self._rx.xor(rest)
-                    pos = 0
-                    end = len(buf)
-                continue
-            try:
-                if type_ == 0:
-                    msg = self._feed(body[hp:])
-                else:
-                    msg = _decode(type_, body[hp:])
-            finally:
-                body.release()
-            if msg is not None:
-                out.append((channel, type_, msg))
-        self._pos = pos
-        if pos == len(buf):
+                if msg is not None:
+                    out.append((channel, type_, msg))
+        finally:
+            self.frames_parsed += frames
+            self._pos = pos
+        if pos and pos == len(buf):
             buf.clear()
             self._pos = 0
         return out

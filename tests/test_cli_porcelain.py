@@ -163,9 +163,12 @@ async def test_connection_refused_is_clear() -> None:
 
 
 async def test_silent_server_times_out() -> None:
+    ended = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # never answers
         writer.close()
+        ended.set()
 
     listener = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
@@ -173,6 +176,7 @@ async def test_silent_server_times_out() -> None:
     try:
         with pytest.raises(porcelain.FetchTimeout, match="nothing arrived"):
             await asyncio.wait_for(porcelain.fetch(replica, "127.0.0.1", port, timeout=0.5), 10)
+        await asyncio.wait_for(ended.wait(), 5)  # the handler ends on our close: no task left behind
     finally:
         listener.close()
         await replica.close()

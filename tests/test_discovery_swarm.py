@@ -229,6 +229,7 @@ async def test_party_map_behind_a_swarm():
                 await client.close()
 
 
+@pytest.mark.expect_errors  # logged on purpose: a failing factory / listener
 async def test_stream_factory_errors_do_not_break_the_swarm():
     calls = []
 

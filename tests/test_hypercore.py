@@ -142,6 +142,7 @@ async def test_secret_key_not_stored_when_asked() -> None:
     assert again.key == pk and not again.writable and again.length == 1
 
 
+@pytest.mark.expect_errors  # logged on purpose: a failing factory / listener
 async def test_events() -> None:
     core = Hypercore(MemoryStorage())
     seen: list = []

@@ -57,8 +57,11 @@ class _Opening(CoreState):
         try:
             self._open()
         except BaseException as err:
-            self._open_error = err
-            self._close_files()
+            # a Ctrl-C or a cancellation is not the storage's fault: the next ready() tries again
+            permanent = isinstance(err, Exception)
+            if permanent:
+                self._open_error = err
+            self._close_files(close_storage=permanent)
             self.readable = False
             raise
         self.opened = True
@@ -279,14 +282,14 @@ class _Opening(CoreState):
         self._close_files()
         self.emit("close")
 
-    def _close_files(self) -> None:
+    def _close_files(self, close_storage: bool = True) -> None:
         for f in self._files.values():
             try:
                 f.close()
             except Exception:  # pragma: no cover - closing is best effort
                 log.debug("closing %s failed", f, exc_info=True)
         self._files = {}
-        if self._owns_storage:
+        if self._owns_storage and close_storage:
             try:
                 self._storage.close()
             except Exception:  # pragma: no cover

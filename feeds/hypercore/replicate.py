@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ...protocol import limits
 from ...protocol import messages as m
 from ...protocol.stream import Channel, ProtocolStream
 from .errors import BlockChecksumError, HypercoreError, NodeNotFoundError, NoProofError
@@ -63,7 +65,7 @@ INITIAL_REQUESTS = 16
 INFLIGHT_BYTES = 1 << 20
 MAX_INFLIGHT_WANTS = 16
 REQUEST_TICKS = 6
-MAX_REMOTE_RUNS = 1 << 20  # runs of remote blocks we track per peer before calling the peer hostile
+MAX_REMOTE_RUNS = limits.MAX_REMOTE_RUNS  # runs of remote blocks we track per peer before calling the peer hostile
 MAX_BITFIELD_BYTES = WANT_WINDOW // 8 * 16  # a Have bitfield never needs more than 16 windows
 
 
@@ -118,6 +120,8 @@ class ReplicationPeer:
         self._needs_update = False
         # Data of the chunk being received, stored together at the end of the chunk
         self._pending: list[PutItem] = []
+        # Requests/Wants that arrived while the stream's output was over its budget, served as it drains
+        self._deferred: deque[Any] = deque()
 
     def __repr__(self) -> str:
         return f"<ReplicationPeer {self.core.discovery_key.hex()[:8]} remote_length={self.remote_length}>"
@@ -145,6 +149,8 @@ class ReplicationPeer:
         if self.closed:
             return
         self.closed = True
+        self._deferred.clear()
+        self.stream.resume_input(self)
         core = self.core
         if self in core.peers:
             core.peers.remove(self)
@@ -197,6 +203,13 @@ class ReplicationPeer:
         if self.closed or self.core.closed:
             return
         t = msg.TYPE
+        if (t == 7 or t == 5) and (self._deferred or self.stream.output_full()):
+            self._defer(msg)  # answering adds output: wait until the transport took what is queued
+            return
+        self._handle(msg)
+
+    def _handle(self, msg: Any) -> None:
+        t = msg.TYPE
         try:
             if t == 9:
                 self._on_data(msg)
@@ -219,11 +232,33 @@ class ReplicationPeer:
         except (HypercoreError, RLEError) as exc:
             self.destroy(exc)
 
+    def _defer(self, msg: Any) -> None:
+        """Keep a Request/Want until the output drains; past :data:`~limits.MAX_DEFERRED` of them the
+        stream stops reading this connection (a legit peer has at most 128 requests and 16 wants out)."""
+        deferred = self._deferred
+        deferred.append(msg)
+        if len(deferred) == 1:
+            self.stream.when_drained(self._serve_deferred)
+        if len(deferred) >= limits.MAX_DEFERRED:
+            self.stream.pause_input(self)
+
+    def _serve_deferred(self) -> None:
+        deferred = self._deferred
+        stream = self.stream
+        while deferred and not self.closed and not self.core.closed and not stream.output_full():
+            self._handle(deferred.popleft())
+        if self.closed or self.core.closed:
+            deferred.clear()
+        if deferred:
+            stream.when_drained(self._serve_deferred)
+        if len(deferred) < limits.MAX_DEFERRED:
+            stream.resume_input(self)
+
     def on_extension(self, channel: Channel, name: str, payload: bytes) -> None:
         self.core.emit("extension", name, payload, self)
 
     def on_tick(self, channel: Channel) -> None:
-        if not self.inflight:
+        if not self.inflight or self.closed or self.core.closed:
             return
         req = self.inflight[0]
         req[0] -= 1
@@ -240,13 +275,25 @@ class ReplicationPeer:
         core = self.core
         channel = self.channel
         assert channel is not None  # messages arrive on an open channel
+        start = msg.start
         length = msg.length or 0
-        if msg.start % 8192 or length % 8192:
+        if start % 8192 or length % 8192:
             return
         if not self.remote_want and core.length > 0 and core.has(core.length - 1):
             channel.have(core.length - 1)
         self.remote_want = True
-        channel.have(msg.start, length, core.bitfield.compress(msg.start, length))
+        # Answer from the bits we store, never from the length the remote asked for: past our bitfield
+        # every bit is 0 and the RLE drops trailing zeros, so the bytes are what JS sends for the whole
+        # range (which JS allocates first: Want(0, 2**40) is a 128 GiB buffer there).
+        ours = -(-core.bitfield.data.length // 8192) * 8192
+        if not start and not length:
+            n = ours
+            bitfield = core.bitfield.compress(0, 0)
+        else:
+            n = min(start + length, ours) - start
+            bitfield = core.bitfield.compress(start, n) if n > 0 else b""
+        self.stream.charge(max(n, 0) // 8 // limits.WANT_WORK_BYTES)  # the bitfield bytes we went through
+        channel.have(start, length, bitfield)
 
     def _on_have(self, msg: m.Have) -> None:
         core = self.core
@@ -261,10 +308,14 @@ class ReplicationPeer:
             if length in (0, 1):
                 self.wants = None  # compat mode: the remote answered a Want without a window
             bits = rle_decode(msg.bitfield, 4, MAX_BITFIELD_BYTES)
+            self.stream.charge(len(bits) // limits.WANT_WORK_BYTES)
             end = msg.start + 8 * len(bits)
-            self.remote_has.remove(msg.start, end)
+            remote_has = self.remote_has
+            remote_has.remove(msg.start, end)
             for a, b in runs_from_bits(bits, msg.start):
-                self.remote_has.add(a, b)
+                remote_has.add(a, b)
+                if len(remote_has) > MAX_REMOTE_RUNS:  # checked as they come: never build them all first
+                    raise RemoteMisbehaved("Remote announced too many block ranges")
             if end > self.remote_length:
                 self.remote_length = max(self.remote_has.last, 0) if self.remote_has.last > 0 else 0
         else:

@@ -22,6 +22,9 @@ per peer; ``{"peer": DISCOVERY_KEY, "host", "port"}`` is printed for each peer f
 Without ``--party`` the two-writers rules make a new party key and print it (the other peers join with
 ``--party KEY``; ``hyperparty party new`` makes one too); the ``multifeed`` rules use multifeed's default
 key, and with ``authorized`` this peer creates the party (its own feed's key becomes the party key).
+
+Connections, refusals (feeds refused, ephemeral messages dropped) and drops are reported on stderr
+(``hyperparty: ...``, at most 5 lines a second).
 """
 
 from __future__ import annotations
@@ -216,6 +219,14 @@ def _start_stdin_reader(loop: asyncio.AbstractEventLoop, lines: "asyncio.Queue[b
     threading.Thread(target=run, name="hyperparty-chat-stdin", daemon=True).start()
 
 
+async def _chat_logging_connections(args: argparse.Namespace) -> int:
+    """``chat`` with connections, refusals and drops on stderr (one line each, rate-limited)."""
+    from .netlog import connection_log
+
+    with connection_log():
+        return await _chat(args)
+
+
 def register(cli: "CommandLine") -> None:
     """Add ``chat``."""
 
@@ -228,7 +239,7 @@ def register(cli: "CommandLine") -> None:
         p.add_argument("--rules", choices=("two-writers", "multifeed", "authorized"), default="two-writers")
         add_discover_arguments(p, "party")
 
-    parser = cli.add(("chat",), _chat, help="chat in a party: stdin lines are appended, received blocks printed",
-                     arguments=chat_args)
+    parser = cli.add(("chat",), _chat_logging_connections,
+                     help="chat in a party: stdin lines are appended, received blocks printed", arguments=chat_args)
     parser.epilog = IN_CHAT_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter

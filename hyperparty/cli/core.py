@@ -30,6 +30,7 @@ Over TCP (thin wrappers of :mod:`hyperparty.feeds.porcelain`):
   peers receive them as they are written) and prints ``{"length", "byteLength"}`` after each.
   ``--discover`` also announces the feed's discovery key on the LAN (listening on 0.0.0.0 unless
   ``--listen`` says otherwise) and prints ``{"peer", "host", "port"}`` for other peers of the key.
+  Connections, refusals and drops are reported on stderr (``hyperparty: ...``, at most 5 lines a second).
 * ``core fetch KEY (--connect HOST:PORT | --discover) [--storage S] [--live] [--start N] [--end M] [--timeout T]``:
   replicate and verify; non-live prints ``{"length", "byteLength", "sha256", "seconds"}`` (sha256 of the
   blocks fetched, concatenated: ``[start, end)`` or the whole feed); ``--live`` prints ``{"seq", "data"}``
@@ -283,6 +284,14 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _serve_logging_connections(args: argparse.Namespace) -> int:
+    """``core serve`` with connections, refusals and drops on stderr (one line each, rate-limited)."""
+    from .netlog import connection_log
+
+    with connection_log():
+        return await _serve(args)
+
+
 async def _fetch(args: argparse.Namespace) -> int:
     from ..feeds import porcelain
 
@@ -430,7 +439,7 @@ def register(cli: "CommandLine") -> None:
     cli.add(("core", "append"), _append, help="append blocks as one batch", arguments=append_args)
     cli.add(("core", "info"), _info, help="key, length and size of a feed", arguments=add_storage_argument)
     cli.add(("core", "cat"), _cat, help="print blocks as JSON lines", arguments=cat_args)
-    cli.add(("core", "serve"), _serve, help="serve a feed over TCP", arguments=serve_args)
+    cli.add(("core", "serve"), _serve_logging_connections, help="serve a feed over TCP", arguments=serve_args)
     cli.add(("core", "fetch"), _fetch, help="download a feed from a peer", arguments=fetch_args)
 
     def repair_args(p: argparse.ArgumentParser) -> None:

@@ -7,25 +7,34 @@
   additive.
 * Peers introduce and replicate only authorized feeds.  A key introduced before its authorization is
   known is not replicated (an :class:`~hyperparty.party.errors.UnauthorizedFeed` ``error`` event is
-  emitted); it is introduced again and replicated once a record authorizing it arrives.  A channel the remote opens for a feed
-  that is not authorized is refused (``find_feed`` returns None) with the same error event.
+  emitted, one per message); it is introduced again and replicated once a record authorizing it arrives.
+  A channel the remote opens for a feed that is not authorized is refused (``find_feed`` returns None) with
+  the same error event.
+* Bounds: an ``IntroduceFeeds`` naming more than
+  :data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE` keys is refused whole; authorized feeds are
+  stored up to the store's ``max_feeds`` (the rest are logged and left out).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any, Coroutine
 
 from ...crypto import discovery_key as make_discovery_key
 from ...feeds.hypercore import Hypercore
+from ...protocol import limits
 from ..errors import UnauthorizedFeed
-from ..feed_store import FeedStore
+from ..feed_store import FeedStore, StoreFull
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...feeds import Feed
     from ..party import Party
     from ..peer import Peer
+
+log = logging.getLogger(__name__)
+netlog = logging.getLogger("hyperparty.net")
 
 AUTH_MAGIC = b"\x00hyperparty/authorize/v1\x00"
 
@@ -59,6 +68,7 @@ class AuthorizedWritersRules(Rules):
         self._scanned: dict[bytes, int] = {}
         self._party: "Party | None" = None
         self._watching: set[bytes] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     # -- the trust graph -----------------------------------------------------------------------------
 
@@ -109,9 +119,30 @@ class AuthorizedWritersRules(Rules):
             key = parse_authorization(bytes(data))
             if key is not None and key not in self.authorized and self.is_authorized(core.key):
                 self.authorized.append(key)
-                asyncio.ensure_future(self._on_new_authorizations())
+                self._background(self._on_new_authorizations())
 
         core.on("download", on_download)
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in a task we keep a reference to; its failure is logged, never lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                exc = t.exception()
+                log.error("sharing new authorizations failed: %r", exc, exc_info=exc)
+
+        task.add_done_callback(done)
+
+    async def _add(self, key: bytes) -> "Feed | None":
+        """The stored feed of an authorized ``key``, a new replica, or None when the store is full."""
+        try:
+            return await self.store.add(key)
+        except StoreFull as exc:
+            netlog.warning("authorized feed %s left out: %s", key.hex()[:16], exc)
+            return None
 
     async def authorize(self, key: bytes) -> int:
         """Authorize ``key`` (the local feed must be authorized); returns the record's seq."""
@@ -145,7 +176,9 @@ class AuthorizedWritersRules(Rules):
                 # an authorized writer we have no blocks of yet: keep an (empty) replica anyway, so its
                 # blocks flow through us as soon as any peer that has them connects (hyperdb does the
                 # same with the writers it learns from authorizations)
-                core = await self.store.add(key)
+                core = await self._add(key)
+                if core is None:
+                    continue
             if core.key in peer.replicated_keys:
                 continue
             self._watch(core)
@@ -165,13 +198,20 @@ class AuthorizedWritersRules(Rules):
         await self._share(peer)
 
     async def on_introduce_feeds(self, peer: "Peer", keys: list[bytes]) -> None:
+        if len(keys) > limits.MAX_KEYS_PER_MESSAGE:
+            netlog.warning("refused %d feeds introduced by %r at once (at most %d per message)",
+                           len(keys), peer, limits.MAX_KEYS_PER_MESSAGE)
+            return None
+        refused = [bytes(k) for k in keys if len(k) == 32 and not self.is_authorized(k)]
+        if refused:
+            more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+            peer.party.emit("error", UnauthorizedFeed(f"feed {refused[0].hex()}{more} not authorized"), peer)
         for key in keys:
-            if len(key) != 32:
+            if len(key) != 32 or not self.is_authorized(key) or peer.closed:
                 continue
-            if not self.is_authorized(key):
-                peer.party.emit("error", UnauthorizedFeed(f"feed {key.hex()} is not authorized"), peer)
+            core = await self._add(key)
+            if core is None:
                 continue
-            core = await self.store.add(key)
             self._watch(core)
             await peer.replicate(core)
             await self._scan(core)
@@ -182,7 +222,7 @@ class AuthorizedWritersRules(Rules):
         if core is None:
             for key in self.authorized:
                 if make_discovery_key(key) == discovery_key:
-                    core = await self.store.add(key)
+                    core = await self._add(key)
                     break
         if core is None or not self.is_authorized(core.key):
             peer.party.emit(

@@ -15,15 +15,24 @@ A party with these rules talks to a real JS multifeed 4.3.0 peer (shared/spec/mu
 * a feed added while connected is offered with another ``MANIFEST``.
 
 Feeds live in a :class:`~hyperparty.party.feed_store.FeedStore`, which uses multifeed's directory layout.
+
+Bounds (beyond JS, which keeps whatever it is offered): a ``MANIFEST`` or ``REQUEST_FEEDS`` naming more than
+:data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE` keys is refused, the keys offered by and requested
+from one peer are kept as sets of at most that many, and the keys to replicate go through an
+:class:`~.admission.Admission` (the store's ``max_feeds``; a peer's feeds that never got a block are
+discarded when it leaves).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from ...protocol import limits
 from ..feed_store import FeedStore
+from .admission import Admission
 from .base import Rules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +45,7 @@ PROTOCOL_VERSION = "3.0.0"
 CLIENT = "MULTIFEED"
 MANIFEST, REPLICATE_FEEDS, REQUEST_FEEDS = "MANIFEST", "REPLICATE_FEEDS", "REQUEST_FEEDS"
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
+netlog = logging.getLogger("hyperparty.net")
 
 
 class MultifeedError(Exception):
@@ -69,6 +79,8 @@ class MultifeedRules(Rules):
         self.store = store
         self.user_data = user_data
         self._peers: list["Peer"] = []
+        # multifeed shares every feed: a peer may name as many new feeds as the store can take
+        self.admission = Admission(store, per_peer=store.max_feeds)
         store.on("feed", self._on_new_feed)
 
     def stream_options(self) -> dict[str, Any]:
@@ -107,6 +119,7 @@ class MultifeedRules(Rules):
     async def on_peer_removed(self, peer: "Peer") -> None:
         if peer in self._peers:
             self._peers.remove(peer)
+        await self.admission.release(peer)
 
     async def find_feed(self, peer: "Peer", discovery_key: bytes) -> "Feed | None":
         # multifeed opens channels only for keys exchanged through REPLICATE_FEEDS; both sides open
@@ -127,40 +140,51 @@ class MultifeedRules(Rules):
             return
         if name == MANIFEST:
             keys = data.get("keys", []) if isinstance(data, dict) else []
+            if not isinstance(keys, list) or not self._few(peer, keys, name):
+                return
             offer = peer.state["remote_offer"]
-            offer[:] = sorted(set(offer) | {k for k in keys if isinstance(k, str)})
+            merged = set(offer) | {k for k in keys if isinstance(k, str) and _HEX_KEY.match(k)}
+            if len(merged) > limits.MAX_KEYS_PER_MESSAGE:
+                netlog.warning("ignored a %s from %r: it would offer more than %d feeds", name, peer,
+                               limits.MAX_KEYS_PER_MESSAGE)
+                return
+            offer[:] = sorted(merged)
             await self._request_feeds(peer, keys)
         elif name == REQUEST_FEEDS:
-            if not isinstance(data, list):
+            if not isinstance(data, list) or not self._few(peer, data, name):
                 return
             local = set(peer.state["local_offer"])
             keys = sorted({k for k in data if isinstance(k, str) and k in local})
             peer.channel.extension(REPLICATE_FEEDS, _json(keys))
             await self._replicate_feeds(peer, keys)
         elif name == REPLICATE_FEEDS:
-            if not isinstance(data, list):
+            if not isinstance(data, list) or not self._few(peer, data, name):
                 return
             requested = set(peer.state["requested"])
             keys = [k for k in data if isinstance(k, str) and k in requested]
             await self._replicate_feeds(peer, keys)
 
+    @staticmethod
+    def _few(peer: "Peer", keys: list[Any], name: str) -> bool:
+        if len(keys) <= limits.MAX_KEYS_PER_MESSAGE:
+            return True
+        netlog.warning("ignored a %s from %r naming %d feeds (at most %d)", name, peer, len(keys),
+                       limits.MAX_KEYS_PER_MESSAGE)
+        return False
+
     async def _request_feeds(self, peer: "Peer", keys: list[Any]) -> None:
         wanted = [k for k in keys if isinstance(k, str) and k]
-        peer.state["requested"].extend(wanted)
+        requested = peer.state["requested"]
+        requested.extend(k for k in wanted if k not in requested)
         peer.channel.extension(REQUEST_FEEDS, _json(wanted))
 
     async def _replicate_feeds(self, peer: "Peer", keys: list[str]) -> None:
         stream = peer.stream
         keys = sorted(set(keys))
         stream.expected_feeds += 1
-        feeds: list["Feed"] = []
-        for key in keys:
-            if not _HEX_KEY.match(key):
-                continue  # JS would crash here; we skip invalid keys instead
-            core = self.store.get(bytes.fromhex(key))
-            if core is None:
-                core = await self.store.add(bytes.fromhex(key))
-            feeds.append(core)
+        # JS would crash on an invalid key; we skip it instead
+        feeds = await self.admission.admit(peer, [bytes.fromhex(k) for k in keys if _HEX_KEY.match(k)],
+                                           what="offered")
         peer.state["pending"] -= 1
         stream.expected_feeds += len(feeds) - 1
         if peer.state["pending"] == 0 and stream.expected_feeds == 0:
