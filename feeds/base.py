@@ -68,6 +68,7 @@ class Feed(ABC):
     def __init__(self) -> None:
         self._attachments: dict["ProtocolStream", Attachment] = {}
         self._learning: set[asyncio.Future] = set()
+        self._feed_tasks: set[asyncio.Future] = set()
         self._core_listeners: list[Callable[["Hypercore"], Any]] = []
 
     # -- identity and lifecycle (every kind implements these) ------------------------------------------
@@ -167,7 +168,7 @@ class Feed(ABC):
             await asyncio.gather(*pending, return_exceptions=True)
             done()
 
-        asyncio.ensure_future(wait_for_learning())
+        self._track(asyncio.ensure_future(wait_for_learning()), "finish a stream")
 
     # -- learning cores ------------------------------------------------------------------------------------
 
@@ -176,16 +177,22 @@ class Feed(ABC):
 
         Prefinalize of counted streams waits for it; its errors are logged, never lost.
         """
-        future = asyncio.ensure_future(work)
+        future = self._track(asyncio.ensure_future(work), "open a learned core")
         self._learning.add(future)
+        future.add_done_callback(self._learning.discard)
+        return future
+
+    def _track(self, task: asyncio.Future, what: str) -> asyncio.Future:
+        """Keep a reference to a background task of this feed until it ends; log its failure."""
+        self._feed_tasks.add(task)
 
         def finished(f: asyncio.Future) -> None:
-            self._learning.discard(f)
+            self._feed_tasks.discard(f)
             if not f.cancelled() and f.exception() is not None:
-                log.error("%r failed to open a learned core: %r", self, f.exception())
+                log.error("%r failed to %s: %r", self, what, f.exception())
 
-        future.add_done_callback(finished)
-        return future
+        task.add_done_callback(finished)
+        return task
 
     async def _learned_core(self, core: "Hypercore") -> None:
         """A structure opened a core it just learned: replicate it wherever this feed replicates."""
@@ -250,7 +257,7 @@ class Feed(ABC):
                 except Exception as exc:  # opening failed: the stream cannot replicate this feed
                     stream.destroy(exc)
 
-            task = asyncio.ensure_future(later())
+            task = self._track(asyncio.ensure_future(later()), "attach to a stream")
             stream.on("close", lambda _err: task.cancel() if not task.done() else None)
         return stream
 

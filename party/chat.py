@@ -190,8 +190,7 @@ class ChatNode:
         for server in self._servers:
             server.close()
         if self.party is not None:
-            for peer in list(self.party.peers):
-                peer.stream.destroy()
+            await self.party.close()
         for server in self._servers:
             try:
                 await asyncio.wait_for(server.wait_closed(), 2)

@@ -263,6 +263,14 @@ class Party(EventEmitter):
             self._tasks.add(task)
             task.add_done_callback(self._removed)
 
+    async def close(self) -> None:
+        """End every connection of this party and wait for the rules' ``on_peer_removed`` hooks, so the
+        feeds they touch can be closed safely afterwards."""
+        for peer in list(self.peers):
+            peer.stream.destroy()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     def _removed(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
