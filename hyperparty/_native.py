@@ -4,7 +4,9 @@ The modules in :data:`COMPILED` are plain, type-annotated Python.  When the pack
 ``setup.py`` also compiles them with mypyc (part of mypy, pinned in ``[build-system] requires``) into
 extension modules that sit next to the ``.py`` files and are imported instead of them: same names, same
 API, same results, several times faster on the bit-level work (bitfields, flat-tree and tree-index walks,
-runs, varints, RLE, the ``Data`` decoder).  The ``.py`` files stay the reference and the fallback.
+runs, RLE, the ``Data`` decoder).  ``hyperparty/varint.py`` is not in the set: it takes any buffer
+(bytes, bytearray, memoryview), which compiled code indexes through the generic object protocol, and
+measured twice as slow compiled as interpreted.  The ``.py`` files stay the reference and the fallback.
 
 The compiled modules call each other natively (one shared library), so they are used all together or not
 at all.  :func:`install` (run when ``hyperparty`` is imported) makes every import of them load the ``.py``
@@ -32,7 +34,6 @@ __all__ = ["COMPILED", "ENV_PURE", "install", "active", "pure_requested", "exten
 
 #: Dotted names of the modules compiled by setup.py (their sources: see :func:`source_path`).
 COMPILED: tuple[str, ...] = (
-    "hyperparty.varint",
     "hyperparty.feeds.hypercore.flat_tree",
     "hyperparty.feeds.hypercore.bitfield",
     "hyperparty.feeds.hypercore.tree_index",

@@ -16,7 +16,7 @@ from hyperparty import _native
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Suites that exercise every compiled module (bitfield, rle, flat-tree, tree-index, ranges, varint, the
+#: Suites that exercise every compiled module (bitfield, rle, flat-tree, tree-index, ranges, the
 #: Data decoder), run again on the pure-Python path.
 PURE_SUITES = [
     "tests/test_hypercore_bitfield.py",
