@@ -122,7 +122,6 @@ class _Appending(CoreState):
         self._roots = roots
         self.byte_length += total
         self.length = start + n
-        self._verified.fill(start, start + n)
         self.emit("append")
         if self.peers:
             self._announce(start, n if n > 1 else None)

@@ -196,19 +196,6 @@ class SparseBitfield:
             self.pager.updated(j)
         return True
 
-    def fill(self, start: int, end: int) -> None:
-        """Set every bit in ``[start, end)`` (whole bytes at once)."""
-        i = start
-        while i < end and i & 7:
-            self.set(i, True)
-            i += 1
-        while i + 8 <= end:
-            self.set_byte(i >> 3, 255)
-            i += 8
-        while i < end:
-            self.set(i, True)
-            i += 1
-
     def to_bytes(self) -> bytes:
         """All of this bitfield's bytes across ``pager.length`` pages (missing pages as zeros)."""
         out = bytearray(self.pager.length * self.page_size)

@@ -149,9 +149,6 @@ class _Proofs(CoreState):
         if grew:
             self.emit("append")
         if downloaded:
-            verified = self._verified
-            for index, _ in downloaded:
-                verified.set(index, True)
             stats = self.stats
             stats["downloaded_blocks"] += len(downloaded)
             stats["downloaded_bytes"] += sum(len(d) for _, d in downloaded)

@@ -145,7 +145,15 @@ class ReplicationPeer:
         self.core.emit("peer-add", self)
 
     def on_close(self, channel: Channel, error: BaseException | None) -> None:
-        self._pending = []  # unverified; their requests are released below and asked again elsewhere
+        if self._pending and not self.closed and not self.core.closed:
+            # Data received before the channel closed (e.g. the stream finalized in the middle of the
+            # chunk, when another channel was the last one it waited for): store them, as the
+            # per-message path did; a bad one only ends what is ending anyway
+            try:
+                self._apply_data()
+            except HypercoreError as exc:
+                log.debug("%r: Data received before the close did not verify: %r", self, exc)
+        self._pending = []
         if self.closed:
             return
         self.closed = True
