@@ -11,8 +11,12 @@ JSSTAMP := $(JSDIR)/node_modules/.installed
 
 setup: $(PYSTAMP)
 
+# The modules compiled with mypyc (hyperparty/_native.py lists them): editing one rebuilds the extensions
+# (a stale extension is never used: the source is imported instead, see hyperparty/_native.py).
+NATIVE_SRC := $(shell $(PYTHON) -c 'import importlib.util as u; s = u.spec_from_file_location("n", "hyperparty/_native.py"); m = u.module_from_spec(s); s.loader.exec_module(m); print(" ".join(m.source_path(n) for n in m.COMPILED))')
+
 # setup.py derives the package list from the tree: a new top-level package (its __init__.py) reinstalls
-$(PYSTAMP): pyproject.toml setup.py $(wildcard */__init__.py)
+$(PYSTAMP): pyproject.toml setup.py hyperparty/_native.py $(NATIVE_SRC) $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -36,6 +40,8 @@ bench: $(PYSTAMP) $(JSSTAMP)
 	$(PY) bench/append.py
 	$(PY) bench/replicate.py
 	$(PY) bench/party.py
+	@echo "(bench/scale.py: 1 000 000 blocks, about half an hour; run it by hand)"
 
 clean:
-	rm -rf $(VENV) $(JSDIR)/node_modules
+	rm -rf $(VENV) $(JSDIR)/node_modules build hyperparty__mypyc.*.so
+	find . -name '*.so' -not -path './$(VENV)/*' -not -path '*/node_modules/*' -delete

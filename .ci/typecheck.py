@@ -8,8 +8,6 @@ Usage: ``python .ci/typecheck.py [mypy options]``; exit status is mypy's.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,26 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from setup import NAMESPACE, layers  # noqa: E402
-
-
-def build_tree(target: Path) -> Path:
-    """``target/hyperparty`` mirroring the installed package (symlinks to the source folders)."""
-    if target.exists():
-        shutil.rmtree(target)
-    package = target / NAMESPACE
-    package.mkdir(parents=True)
-    for entry in (ROOT / NAMESPACE).iterdir():
-        if entry.name != "__pycache__":
-            os.symlink(entry, package / entry.name)
-    for layer in layers(ROOT):
-        if layer != NAMESPACE:
-            os.symlink(ROOT / layer, package / layer)
-    return target
+from setup import NAMESPACE, installed_tree  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    tree = build_tree(ROOT / ".venv" / "typecheck")
+    tree = installed_tree(ROOT / ".venv" / "typecheck")
     cmd = [
         sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
         "--cache-dir", str(ROOT / ".venv" / "mypy_cache"), "-p", NAMESPACE, *argv,

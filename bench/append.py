@@ -3,7 +3,8 @@
 Rows: 1 KiB and 64 KiB blocks, single awaited appends and batches of 1 000 (``append(list)``), on each
 backend.  JS runs on random-access-memory (``memory``) and random-access-file (``file``); JS has no LMDB
 backend, so the Python ``lmdb`` rows are compared with JS ``file`` (both persist to disk).  Ratio =
-Python rate / JS rate (>= 1.0 means Python is at least as fast).
+Python rate / JS rate (>= 1.0 means Python is at least as fast), per interleaved pair; every figure is
+``median [min-max]`` over ``--pairs`` pairs (default 5), with the CPU time per block of each side.
 
 JS uses bench/js/node_modules (sodium-native, see bench/setup-native.sh) when installed, else the interop
 harness's packages (sodium-javascript); the backend in use is printed.
@@ -14,16 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from hyperparty.feeds.hypercore import Hypercore
-from hyperparty.storage import open_storage
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HERE = Path(__file__).resolve().parent
+from benchlib import HERE, add_common_arguments, fmt, interleaved, machine_line, pair_count, print_table, ratios, run_json  # noqa: E402
+
+from hyperparty.feeds.hypercore import Hypercore  # noqa: E402
+from hyperparty.storage import open_storage  # noqa: E402
+
 BACKENDS = ("memory", "file", "lmdb")
 JS_BACKEND = {"memory": "memory", "file": "file", "lmdb": "file"}
 
@@ -39,70 +42,65 @@ def counts(size: int, batch: int, quick: bool) -> int:
     return n - n % batch
 
 
-async def python_row(backend: str, size: int, count: int, batch: int) -> float:
+async def python_row(backend: str, size: int, count: int, batch: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="hp-bench-") as tmp:
         spec = "memory" if backend == "memory" else f"{backend}:{tmp}/feed"
         core = Hypercore(open_storage(spec))
         await core.ready()
         block = b"x" * size
         blocks = [block] * batch
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if batch == 1:
             for _ in range(count):
                 await core.append(block)
         else:
             for _ in range(count // batch):
                 await core.append(blocks)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert core.length == count
         await core.close()
-        return seconds
+        return {"seconds": seconds, "cpu": cpu}
 
 
 def js_row(backend: str, size: int, count: int, batch: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="hp-bench-js-") as tmp:
-        result = subprocess.run(
-            ["node", str(HERE / "js" / "append.js"), "--storage", backend, "--dir", tmp, "--size", str(size),
-             "--count", str(count), "--batch", str(batch)],
-            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise SystemExit(f"JS append run failed: {result.stderr.strip()[-500:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+        return run_json(["node", str(HERE / "js" / "append.js"), "--storage", backend, "--dir", tmp, "--size",
+                         str(size), "--count", str(count), "--batch", str(batch)], timeout=600)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small counts (smoke run)")
-    p.add_argument("--python-only", action="store_true", help="skip the JS side")
+    add_common_arguments(p)
     p.add_argument("--backend", choices=BACKENDS, action="append", help="only these backends")
-    p.add_argument("--json", action="store_true", help="also print all rows as one JSON line")
     a = p.parse_args()
-    rows = []
-    sodium = None
-    header = f"{'backend':<8} {'block':>6} {'mode':>10} | {'py blocks/s':>12} {'py MB/s':>8} | {'js blocks/s':>12} {'js MB/s':>8} | {'ratio':>5}"
-    print(header)
-    print("-" * len(header))
+    pairs = pair_count(a)
+    print(f"append bench: {machine_line()}; {pairs} interleaved pair(s) per row")
+    print("python lmdb rows are compared with JS random-access-file (JS has no LMDB backend)")
+    out = []
     for backend in a.backend or BACKENDS:
         for size in (1024, 65536):
             for batch in (1, 1000):
                 count = counts(size, batch, a.quick)
-                py = asyncio.run(python_row(backend, size, count, batch))
-                row = {"backend": backend, "size": size, "batch": batch, "blocks": count,
-                       "python_blocks_per_s": count / py, "python_mb_per_s": count * size / py / 1e6}
-                line = (f"{backend:<8} {size // 1024:>4}Ki {'single' if batch == 1 else 'batch1000':>10} | "
-                        f"{row['python_blocks_per_s']:12.0f} {row['python_mb_per_s']:8.1f} |")
+                sides = {"py": lambda: asyncio.run(python_row(backend, size, count, batch))}
                 if not a.python_only:
-                    js = js_row(JS_BACKEND[backend], size, count, batch)
-                    sodium = js.get("sodium")
-                    row.update(js_backend=JS_BACKEND[backend], js_blocks_per_s=count / js["seconds"],
-                               js_mb_per_s=count * size / js["seconds"] / 1e6, ratio=js["seconds"] / py)
-                    line += f" {row['js_blocks_per_s']:12.0f} {row['js_mb_per_s']:8.1f} | {row['ratio']:5.2f}"
-                print(line, flush=True)
-                rows.append(row)
-    if sodium:
-        print(f"(JS on {sodium}; python lmdb rows are compared with JS random-access-file)")
+                    sides["js"] = lambda: js_row(JS_BACKEND[backend], size, count, batch)
+                res = interleaved(pairs, sides)
+                py, js = res["py"], res.get("js", [])
+                secs = ([r["seconds"] for r in py], [r["seconds"] for r in js])
+
+                def line(label: str, f, spec: str) -> tuple[str, str, str, str]:
+                    return (label, fmt([f(r) for r in py], spec), fmt([f(r) for r in js], spec) if js else "-", "")
+
+                mode = "single appends" if batch == 1 else "batches of 1000"
+                print_table(f"{backend} {size // 1024} KiB, {mode}: {count} blocks", [
+                    ("blocks/s", fmt([count / s for s in secs[0]], ".0f"),
+                     fmt([count / s for s in secs[1]], ".0f") if js else "-", fmt(ratios(*secs)) if js else ""),
+                    line("MB/s", lambda r: count * size / r["seconds"] / 1e6, ".1f"),
+                    line("CPU µs/block", lambda r: r["cpu"] / count * 1e6, ".1f"),
+                ])
+                out.append({"backend": backend, "size": size, "batch": batch, "blocks": count, "py": py, "js": js})
     if a.json:
-        print(json.dumps(rows))
+        print(json.dumps(out))
     return 0
 
 

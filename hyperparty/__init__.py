@@ -5,3 +5,7 @@ installed as ``hyperparty.storage``, ``hyperparty.protocol``, ``hyperparty.feeds
 """
 
 __version__ = "0.1.0"
+
+from . import _native  # noqa: E402  (decides once whether the compiled hot path is used)
+
+_native.install()

@@ -218,7 +218,9 @@ class FeedStore(EventEmitter):
         if core.key in self._upgrading:
             return
         self._upgrading.add(core.key)
-        task = asyncio.ensure_future(self._upgrade(core))
+        # as learning work of the plain core: a counted non-live stream it replicates on waits for the
+        # upgrade (and the cores it learns) before it finalizes, however fast block 0 and the end came
+        task = core._learn(self._upgrade(core))
 
         def done(t: asyncio.Future) -> None:
             self._upgrading.discard(core.key)

@@ -230,11 +230,12 @@ class Party(EventEmitter):
         return f"<Party {self.discovery_key.hex()[:8]} rules={self.rules.name} peers={len(self.peers)}>"
 
     def stream_options(self, **options: Any) -> dict[str, Any]:
-        """Protocol options for a connection of this party: id, extensions (sorted, ``party`` included)."""
+        """Protocol options for a connection of this party: id, extensions (sorted, ``party`` included),
+        ``many_feeds`` (more than 256 channels with a peer that lists it too; see ProtocolStream)."""
         extensions = set(options.pop("extensions", ())) | set(self.rules.extensions)
         if self.rules.uses_party_extension:
             extensions.add(EXTENSION)
-        opts: dict[str, Any] = {"id": self.id, **self.rules.stream_options(), **options}
+        opts: dict[str, Any] = {"id": self.id, "many_feeds": True, **self.rules.stream_options(), **options}
         opts["extensions"] = sorted(extensions)
         return opts
 

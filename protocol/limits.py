@@ -40,8 +40,11 @@ work per slice                   256 units         the rest waits for the next l
                                                    1 unit; a Want or a Have bitfield 1 more per 4 KiB of
                                                    bitfield gone through)
 frames parsed at a time          64                parsing resumes when they were dispatched
-channels                         256 local,        dropped: ``TooManyFeeds`` (JS); 512 discovery keys known
-                                 256 remote ids
+channels                         256 local,        remote ids past it: dropped, ``TooManyFeeds`` (JS); 512
+                                 256 remote ids    discovery keys known; local channels past it are refused
+                                 (16 384 each when (never the whole connection) and reported as ``overflow``;
+                                 both peers list   both limits 16 384 between peers that list the
+                                 the extension)    ``hyperparty/many-feeds`` extension
 messages on unopened channels    16 each, 1 MiB    dropped: ``TooManyQueued`` (JS keeps 16 per channel)
                                  in all
 ===============================  ================  ========================================================
@@ -119,6 +122,7 @@ OUTPUT_STALL_TICKS = 16
 SLICE_WORK = 256
 PARSE_BATCH = 64
 MAX_FEEDS = 256
+MAX_FEEDS_NEGOTIATED = 16384  # channels per connection when both peers list MANY_FEEDS_EXTENSION
 MAX_QUEUED = 16
 MAX_QUEUED_BYTES = 1024 * 1024
 

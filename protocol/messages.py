@@ -40,6 +40,7 @@ from typing import Any, ClassVar, NamedTuple
 from .. import protobuf as pb
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
+from .data_codec import decode_data as _fast_decode_data
 
 __all__ = [
     "Feed", "Handshake", "Info", "Have", "Unhave", "Want", "Unwant", "Request", "Cancel", "Data", "Node",
@@ -202,67 +203,72 @@ def encode(message: Any) -> bytes:
     return bytes(out)
 
 
-def _decode_data(buf: Any) -> Data:
-    """Fast path for the hottest message (one Data per replicated block): one pass, no field list.
+def _varint_size(n: int) -> int:
+    return 1 if n < 0x80 else (n.bit_length() + 6) // 7
 
-    Same result as ``Data.decode(buf)``; raises DecodeError/VarintError on malformed input.
+
+def frame_data_into(out: bytearray, header: int, msg: Data) -> None:
+    """Append the whole frame of a Data message — ``varint(length) varint(header)`` and the payload — to
+    ``out`` with no intermediate buffer (the block's bytes are copied once, into ``out``).
+
+    The bytes are exactly those of the generic encoder (a property test checks it): fields in number
+    order, absent ones (None) left out, each node as ``08 index 12 len hash 18 size``.
     """
-    end = len(buf)
-    pos = 0
-    index = -1
-    value = None
-    nodes: list = []
-    signature = None
-    while pos < end:
-        tag = buf[pos]
-        pos += 1
-        if tag == 0x12 or tag == 0x1A or tag == 0x22:  # value / node / signature: length-delimited
-            n = buf[pos] if pos < end else 0x80
-            if n < 0x80:
-                pos += 1
-            else:
-                n, pos = _varint(buf, pos, end)
-            stop = pos + n
-            if stop > end:
-                raise MessageError("length-delimited field runs past the message")
-            if tag == 0x1A:
-                nodes.append(_decode_node(buf, pos, stop))
-            elif tag == 0x12:
-                value = bytes(buf[pos:stop])
-            else:
-                signature = bytes(buf[pos:stop])
-            pos = stop
-        elif tag == 0x08:
-            index, pos = _varint(buf, pos, end)
-        else:  # anything unusual (unknown fields, multi-byte tags): the generated decoder
-            return Data.decode(buf)
-    if index < 0:
-        raise MessageError("Data without index")
-    return Data(index, value, nodes, signature)
+    index = msg.index
+    value = msg.value
+    signature = msg.signature
+    nodes = msg.nodes
+    size = _varint_size(header) + 1 + _varint_size(index)
+    if value is not None:
+        size += 1 + _varint_size(len(value)) + len(value)
+    node_sizes = []
+    for node in nodes:
+        n = 3 + _varint_size(node.index) + _varint_size(len(node.hash)) + len(node.hash) + _varint_size(node.size)
+        node_sizes.append(n)
+        size += 1 + _varint_size(n) + n
+    if signature is not None:
+        size += 1 + _varint_size(len(signature)) + len(signature)
+    encode_into(out, size)
+    encode_into(out, header)
+    out.append(0x08)
+    encode_into(out, index)
+    if value is not None:
+        out.append(0x12)
+        encode_into(out, len(value))
+        out += value
+    for node, n in zip(nodes, node_sizes):
+        out.append(0x1A)
+        encode_into(out, n)
+        out.append(0x08)
+        encode_into(out, node.index)
+        out.append(0x12)
+        encode_into(out, len(node.hash))
+        out += node.hash
+        out.append(0x18)
+        encode_into(out, node.size)
+    if signature is not None:
+        out.append(0x22)
+        encode_into(out, len(signature))
+        out += signature
 
 
-def _decode_node(buf: Any, pos: int, end: int) -> Node:
-    index = hash_ = size = None
-    start = pos
-    while pos < end:
-        tag = buf[pos]
-        pos += 1
-        if tag == 0x08:
-            index, pos = _varint(buf, pos, end)
-        elif tag == 0x12:
-            n = buf[pos] if pos < end else 0
-            pos += 1
-            if n >= 0x80 or pos + n > end:
-                return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
-            hash_ = bytes(buf[pos:pos + n])
-            pos += n
-        elif tag == 0x18:
-            size, pos = _varint(buf, pos, end)
-        else:
-            return Node._decode_range(buf, start, end)  # type: ignore[attr-defined]
-    if index is None or hash_ is None or size is None:
-        raise MessageError("Data node without index, hash or size")
-    return Node(index, hash_, size)
+def _decode_data(payload: Any) -> Data | None:
+    """A Data message whose proof nodes are well-formed (32-byte hashes), or None (dropped).
+
+    The one-pass decoder of :mod:`.data_codec` handles what hypercore writes; anything unusual goes
+    through the generic decoder (raising ``DecodeError`` when invalid).  A node hash that is not 32
+    bytes makes the whole message undecodable (dropped like any other), so ``Hypercore.put_many`` can take
+    the nodes as they are.
+    """
+    buf = payload if type(payload) is bytes else bytes(payload)
+    fields = _fast_decode_data(buf, Node)
+    if fields is not None:
+        return Data(*fields)
+    msg = Data.decode(buf)
+    for node in msg.nodes:
+        if len(node.hash) != 32:
+            return None
+    return msg
 
 
 def decode(type_: int, payload: Any) -> Any:

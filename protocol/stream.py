@@ -68,7 +68,11 @@ from .errors import (
 )
 from .wire import KEEP_ALIVE, MAX_FRAME, Wire
 
-__all__ = ["ProtocolStream", "Channel"]
+__all__ = ["ProtocolStream", "Channel", "MANY_FEEDS_EXTENSION"]
+
+#: Listed in the handshake by streams made with ``many_feeds=True``: when both peers list it, a connection
+#: carries up to :data:`~hyperparty.protocol.limits.MAX_FEEDS_NEGOTIATED` channels instead of JS's 256.
+MANY_FEEDS_EXTENSION = "hyperparty/many-feeds"
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +179,7 @@ class ProtocolStream(EventEmitter):
         expected_feeds: int = 0,
         max_feeds: int = limits.MAX_FEEDS,
         max_queued: int = limits.MAX_QUEUED,
+        many_feeds: bool = False,
         max_frame: int = MAX_FRAME,
         nonce: bytes | None = None,
         max_output: int | None = None,
@@ -184,6 +189,9 @@ class ProtocolStream(EventEmitter):
         self.id = bytes(id) if id is not None else os.urandom(32)
         self.live = bool(live)
         self.user_data = user_data
+        self.many_feeds = bool(many_feeds)
+        if self.many_feeds:
+            extensions = set(extensions) | {MANY_FEEDS_EXTENSION}
         self.extensions: list[str] = sorted(set(extensions))
         self._local_ext_ids = {name: i for i, name in enumerate(self.extensions)}
         self.ack = bool(ack)
@@ -215,6 +223,9 @@ class ProtocolStream(EventEmitter):
         self._by_dk: dict[bytes, Channel] = {}
         self._remote: dict[int, Channel] = {}
         self._local_count = 0
+        self._later: list[Channel] = []  # channels past the JS limit waiting for the remote's handshake
+        #: Keys of feeds refused for want of channels (see :meth:`feed`); another connection can carry them.
+        self.overflow: list[bytes] = []
         self.destroyed = False
         self.finalized = False
         self.error: BaseException | None = None
@@ -349,7 +360,9 @@ class ProtocolStream(EventEmitter):
                 ch.handler = handler
             return ch
         if self._local_count >= self.max_feeds:
-            self.destroy(TooManyFeeds(self.max_feeds))
+            if self.many_feeds and self.remote_id is None:
+                return self._open_later(key, dk, ch, handler)
+            self._refuse(key)
             return None
         if ch is None or ch.closed:
             ch = Channel(self, dk)
@@ -386,6 +399,43 @@ class ProtocolStream(EventEmitter):
         if self.wire.unparsed:
             self._resume_parsing()
         return ch
+
+    def _open_later(self, key: bytes, dk: bytes, ch: Channel | None, handler: Any) -> Channel:
+        """A channel past the JS limit before the remote's handshake said whether it takes more: opened
+        when the handshake comes (both list :data:`MANY_FEEDS_EXTENSION`), else refused (``overflow``)."""
+        if ch is None or ch.closed:
+            ch = Channel(self, dk)
+            self._by_dk[dk] = ch
+        ch.key = key
+        if ch.handler is None or handler is not None:
+            ch.handler = handler
+        if ch not in self._later:
+            self._later.append(ch)
+        return ch
+
+    def _refuse(self, key: bytes) -> None:
+        """No room for one more channel on this connection: the feed is left out — reported in
+        :attr:`overflow` and by the ``overflow`` event (another connection can carry it) — and the
+        connection goes on with the others (JS destroys the whole stream).  A counted stream stops
+        waiting for that channel."""
+        self.overflow.append(key)
+        log.debug("%r: no room for another channel (%d open), feed %s left out", self, self._local_count,
+                  key.hex()[:16])
+        self.emit("overflow", key)
+        if self._expected_feeds > 0 and not self.destroyed:
+            self._expected_feeds -= 1
+            if self._expected_feeds == 0:
+                self._prefinalize()
+
+    def _open_deferred(self) -> None:
+        """After the remote's handshake: open (or refuse) the channels held back by :meth:`_open_later`."""
+        later, self._later = self._later, []
+        for ch in later:
+            if self.destroyed:
+                return
+            if ch.closed or ch.opened or ch.key is None:
+                continue
+            self.feed(ch.key, ch.handler, discovery_key=ch.discovery_key)
 
     def _flush_queue(self, ch: Channel) -> None:
         queued = ch._queue or []
@@ -692,6 +742,8 @@ class ProtocolStream(EventEmitter):
         self.remote_user_data = msg.user_data
         self.remote_ack = bool(msg.ack)
         self.remote_extensions = list(msg.extensions)
+        if self.many_feeds and MANY_FEEDS_EXTENSION in self.remote_extensions:
+            self.max_feeds = max(self.max_feeds, limits.MAX_FEEDS_NEGOTIATED)
         self.emit("handshake")
         for ch in list(self.channels):
             if self.destroyed:
@@ -699,6 +751,8 @@ class ProtocolStream(EventEmitter):
             fn = getattr(ch.handler, "on_handshake", None)
             if fn is not None and not ch.closed:
                 self._deliver(ch, fn, ch)
+        if self._later and not self.destroyed:
+            self._open_deferred()
 
     def _on_extension(self, ch: Channel, msg: m.Extension) -> None:
         if ch.local_id is None:

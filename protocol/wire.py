@@ -39,7 +39,7 @@ from .errors import (
     MessageTooLarge,
     MissingNonce,
 )
-from .messages import Feed, MessageError
+from .messages import Feed, MessageError, frame_data_into
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 
@@ -127,6 +127,11 @@ class Wire:
         self._emit(b"\x00")
 
     def _frame(self, channel: int, message, plaintext: bool = False) -> None:
+        if message.TYPE == 9 and self._tx is not None:  # a block: straight into the send buffer
+            before = len(self._plain)
+            frame_data_into(self._plain, (channel << 4) | 9, message)
+            self.bytes_sent += len(self._plain) - before
+            return
         body = bytearray()
         encode_into(body, (channel << 4) | message.TYPE)
         message.encode_into(body)
@@ -156,8 +161,11 @@ class Wire:
         """Take everything queued for the transport (encrypting what needs it)."""
         if self._plain:
             assert self._tx is not None  # frames are held back in _plain only once the cipher exists
-            self._out += self._tx.xor(self._plain)
+            sealed = self._tx.xor(self._plain)
             self._plain.clear()
+            if not self._out:
+                return bytes(sealed)  # the usual case: no plaintext queued before, no extra copy
+            self._out += sealed
         out = bytes(self._out)
         self._out.clear()
         return out

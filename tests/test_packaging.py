@@ -4,7 +4,9 @@ The wheel is built from a copy of the source tree (so the worktree gets no ``bui
 subpackage (``feeds/zz_new/``) and a new top-level layer (``zzlayer/``) are added: setup.py must pick them
 up with no edit.  Expected names are computed here from the files, independently of setup.py's rule: every
 ``.py`` file under a top-level folder that holds Python code (except tests/ and bench/) must be in the wheel
-as ``hyperparty/<path>`` (the folder ``hyperparty/`` as itself).
+as ``hyperparty/<path>`` (the folder ``hyperparty/`` as itself).  The wheel also holds the compiled hot path
+(hyperparty/_native.py): an extension module beside each compiled module's ``.py`` and their shared
+library, unless compiling is switched off (``HYPERPARTY_NO_COMPILE``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import configparser
 import email.parser
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import hyperparty
+from hyperparty import _native
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_INSTALLED = {"tests", "bench", "build", "dist"}
@@ -28,7 +32,7 @@ KNOWN_LAYERS = {"hyperparty", "storage", "protocol", "feeds", "party"}
 SKIP = shutil.ignore_patterns(".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__",
                               ".pytest_cache", ".hypothesis", "tests", "bench")
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def expected_modules(tree: Path) -> set[str]:
@@ -59,7 +63,7 @@ def built(tmp_path_factory) -> tuple[Path, zipfile.ZipFile]:
     out = tmp / "out"
     cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
            "-w", str(out), str(src)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=850)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecated" not in result.stderr.lower(), result.stderr
     wheels = list(out.glob("hyperparty-*.whl"))
@@ -84,6 +88,18 @@ def test_every_module_of_the_tree_is_in_the_wheel(built) -> None:
     assert not missing, f"modules missing from the wheel: {missing}"
     python_files = {n for n in names if n.endswith(".py")}
     assert python_files == expected, sorted(python_files - expected)  # nothing from tests/ or bench/
+
+
+def test_the_wheel_holds_the_compiled_hot_path(built) -> None:
+    if os.environ.get("HYPERPARTY_NO_COMPILE", "") not in ("", "0"):
+        pytest.skip("compiling is switched off (HYPERPARTY_NO_COMPILE)")
+    _, wheel = built
+    names = wheel.namelist()
+    for module in _native.COMPILED:
+        stem = module.replace(".", "/")
+        assert any(n.startswith(stem + ".") and n.endswith(".so") for n in names), f"{module} is not compiled"
+        assert stem + ".py" in names  # the pure-Python fallback ships too
+    assert any(n.startswith("hyperparty__mypyc") and n.endswith(".so") for n in names)
 
 
 def test_the_real_tree_has_every_layer() -> None:

@@ -504,4 +504,19 @@ def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
         general = m.Data.decode(payload)
     except (m.MessageError, pb.DecodeError, varint.VarintError):
         general = None
+    if general is not None and any(len(n.hash) != 32 for n in general.nodes):
+        general = None  # a proof node without a 32-byte hash: dropped like an undecodable payload
     assert m.decode(9, payload) == general
+    assert m.decode(9, memoryview(payload)) == general
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg=st.builds(m.Data, u64, st.none() | st.binary(max_size=300),
+                     st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
+       channel=st.integers(min_value=0, max_value=300))
+def test_data_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
+    header = (channel << 4) | 9
+    body = varint.encode(header) + m.encode(msg)
+    out = bytearray(b"queued")
+    m.frame_data_into(out, header, msg)
+    assert bytes(out) == b"queued" + varint.encode(len(body)) + body

@@ -1,6 +1,6 @@
 'use strict'
 // Append benchmark, JS side: hypercore 7.7.1 on random-access-memory or random-access-file.
-//   node append.js --storage memory|file --dir DIR --size S --count N --batch B  -> {"seconds", "blocks", "bytes"}
+//   node append.js --storage memory|file --dir DIR --size S --count N --batch B  -> {"seconds", "cpu", "blocks", "bytes"}
 // batch 1 = N awaited single appends; batch B > 1 = N/B appends of B blocks each.
 const path = require('path')
 const { load, sodiumBackend } = require('./resolve')
@@ -20,13 +20,14 @@ async function main () {
   await new Promise((resolve, reject) => feed.ready(err => err ? reject(err) : resolve()))
   const block = Buffer.alloc(size, 120)
   const blocks = new Array(batch).fill(block)
-  const started = process.hrtime.bigint()
+  const started = process.hrtime.bigint(); const cpu = process.cpuUsage()
   for (let i = 0; i < count; i += batch) {
     await new Promise((resolve, reject) => feed.append(batch === 1 ? block : blocks, err => err ? reject(err) : resolve()))
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  const used = process.cpuUsage(cpu)
   await new Promise(resolve => feed.close(resolve))
-  process.stdout.write(JSON.stringify({ seconds, blocks: feed.length, bytes: feed.byteLength, sodium: sodiumBackend() }) + '\n')
+  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, blocks: feed.length, bytes: feed.byteLength, sodium: sodiumBackend() }) + '\n')
 }
 
 main().catch(err => { process.stderr.write(String(err && err.stack || err) + '\n'); process.exit(1) })

@@ -4,7 +4,8 @@
 // other, in two rounds (round 1 gathers every feed at the hub, round 2 spreads them); reports the time until every
 // peer holds every writer's B blocks. (A live full mesh does not converge reliably with multifeed 4.3.0:
 // feeds learned on two streams at once can stall, so the benchmark uses multifeed's usual hub pattern.)
-//   node party-converge.js --peers N --blocks B [--size S]   -> {"seconds", "peers", "blocks"}
+//   node party-converge.js --peers N --blocks B [--size S]   -> {"seconds", "cpu", "peakRss", "peers", "blocks"}
+// cpu: process.cpuUsage() over the convergence only; peakRss: highest sampled rss.
 const { load, sodiumBackend } = require('./resolve')
 const hypercore = load('hypercore')
 const multifeed = load('multifeed')
@@ -31,7 +32,9 @@ async function main () {
   }
   const total = n * n * blocks
   const done = () => peers.every(m => m.feeds().length === n && m.feeds().every(f => f.length === blocks && f.downloaded(0, blocks) === blocks))
-  const started = process.hrtime.bigint()
+  let peak = process.memoryUsage().rss
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
+  const started = process.hrtime.bigint(); const cpu = process.cpuUsage()
   const sync = (m) => new Promise((resolve, reject) => {
     const a = peers[0].replicate({ live: false })
     const b = m.replicate({ live: false })
@@ -46,7 +49,10 @@ async function main () {
   await round()
   if (!done()) throw new Error('not converged after two rounds')
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  process.stdout.write(JSON.stringify({ seconds, peers: n, blocks, total, sodium: sodiumBackend() }) + '\n')
+  const used = process.cpuUsage(cpu)
+  clearInterval(timer)
+  peak = Math.max(peak, process.memoryUsage().rss)
+  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, peakRss: peak, peers: n, blocks, total, sodium: sodiumBackend() }) + '\n')
   process.exit(0)
 }
 

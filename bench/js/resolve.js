@@ -26,3 +26,5 @@ function sodiumBackend () {
 }
 
 module.exports = { load, sodiumBackend }
+
+if (require.main === module) process.stdout.write(sodiumBackend() + '\n')

@@ -115,6 +115,9 @@ class Pager:
     def dirty(self) -> list[int]:
         return list(self._dirty)
 
+    def dirty_count(self) -> int:
+        return len(self._dirty)
+
     def take_dirty(self) -> list[int]:
         dirty = self._dirty
         self._dirty = []
@@ -161,7 +164,8 @@ class SparseBitfield:
             return False
         return bool(page[self.page_offset + (b & self._mask)] & (128 >> (i & 7)))
 
-    __contains__ = get
+    def __contains__(self, i: int) -> bool:
+        return self.get(i)
 
     def get_byte(self, b: int) -> int:
         page = self._pages.get(b >> self._shift)
@@ -246,7 +250,8 @@ class Bitfield:
             return False
         return bool(page[b & 1023] & (128 >> (i & 7)))
 
-    __contains__ = get
+    def __contains__(self, i: int) -> bool:
+        return self.get(i)
 
     def set(self, i: int, value: bool = True) -> bool:
         """Mark block ``i`` present/absent (updating the index summaries); True when it changed."""
@@ -337,7 +342,7 @@ class Bitfield:
             page = pages.get(j)
             if page is not None:
                 chunk = page[(p & 1023) : (p & 1023) + (stop - p)]
-                total += sum(_TOTAL_1_BITS[x] for x in chunk) if chunk.count(255) != len(chunk) else 8 * len(chunk)
+                total += int.from_bytes(chunk, "big").bit_count()
             p = stop
         total += _TOTAL_1_BITS[get_byte(last) & right_mask]
         return total

@@ -25,8 +25,11 @@ Integrity policy (beyond JS):
   ``(old_length, new_length)``.  When the slot and roots are present but the signature does not verify
   (wrong key, flipped bytes), opening raises :class:`LocalSignatureError`.  Bits past the signed length
   are always cleared.
-* **Reads.**  ``get``/``read_block`` re-hash the block and compare with its stored leaf node
-  (:class:`BlockChecksumError` on mismatch, also for a truncated data file).  Parent nodes are not
+* **Reads.**  ``get``/``read_block`` hash a block and compare it with its stored leaf node
+  (:class:`BlockChecksumError` on mismatch, also for a truncated data file) the first time it is read
+  after open, and trust it on later reads (an uploader serving many peers hashes each block once, not
+  on every request).  Blocks this process wrote are hashed on their first read too: storage damaged
+  under an open feed is still caught when the block is first served.  Parent nodes are not
   re-checked on every read; :meth:`Hypercore.audit` re-hashes every block and every stored parent,
   re-verifies the signature, and clears the data bits of bad blocks (as JS ``audit`` does) so they can
   be fetched again.
@@ -166,6 +169,9 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
         self.selections: list[Selection] = []
         self.waiting: list[Waiting] = []
         self.reserved = SparseBitfield()
+        # blocks whose bytes were hashed against their leaf node by a read since open: later reads skip the
+        # hash (see "Reads" above)
+        self._verified = SparseBitfield()
         self.stats = {"downloaded_blocks": 0, "downloaded_bytes": 0, "uploaded_blocks": 0, "uploaded_bytes": 0}
         if not self._sparse:
             self.selections.append(Selection(0, -1))

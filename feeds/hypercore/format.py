@@ -8,11 +8,13 @@
 * ``bitfield``: pages of ``page_size`` bytes at ``32 + page_size*j`` (see :mod:`.bitfield`).
 * ``key`` (32 B) and ``secret_key`` (64 B) are raw, headerless.
 
-:class:`TreeFile` and :class:`SignatureFile` wrap the random-access files with slot I/O and keep a small
-cache of nodes read (sizes are needed on every ``get``).
+:class:`TreeFile` and :class:`SignatureFile` wrap the random-access files with slot I/O; the tree keeps a
+bounded LRU cache of nodes (sizes are needed on every ``get``) and can stage a batch of node writes.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from ...storage.base import OutOfRangeError, RandomAccessFile
 from .errors import NodeNotFoundError, SignatureNotFoundError
@@ -80,31 +82,43 @@ def encode_node(hash: bytes, size: int) -> bytes:
 
 
 class TreeFile:
-    """Node slots of the ``tree`` file, with a bounded cache of nodes read."""
+    """Node slots of the ``tree`` file, with a bounded LRU cache of nodes and staged (batched) writes.
 
-    __slots__ = ("file", "cache", "cache_size")
+    ``get`` looks in the staged nodes, then the cache (least recently used nodes are dropped past
+    ``cache_size``), then the file.  ``stage(node)`` records a node to write and makes it readable at
+    once; ``flush_staged()`` writes every staged node, consecutive slots as one write (a received chunk
+    of blocks writes its tree nodes in a few runs instead of one write per node).
+    """
+
+    __slots__ = ("file", "cache", "cache_size", "staged")
 
     def __init__(self, file: RandomAccessFile, cache_size: int = 65536) -> None:
         self.file = file
-        self.cache: dict[int, Node] = {}
-        self.cache_size = cache_size
+        self.cache: OrderedDict[int, Node] = OrderedDict()
+        self.cache_size = max(1, cache_size)
+        self.staged: dict[int, Node] = {}
 
     def get(self, index: int) -> Node:
         """Node ``index``; raises :class:`NodeNotFoundError` for a blank or missing slot."""
-        node = self.cache.get(index)
+        cache = self.cache
+        node = cache.get(index)
         if node is not None:
+            cache.move_to_end(index)
             return node
+        if self.staged:
+            node = self.staged.get(index)
+            if node is not None:
+                return node
         try:
             buf = self.file.read(HEADER_SIZE + NODE_SIZE * index, NODE_SIZE)
         except OutOfRangeError:
             raise NodeNotFoundError() from None
         if buf == _ZERO_NODE:
             raise NodeNotFoundError()
-        node = Node(index, bytes(buf[:32]), int.from_bytes(buf[32:40], "big"))
-        cache = self.cache
-        if len(cache) >= self.cache_size:
-            cache.clear()
+        node = Node(index, buf[:32], int.from_bytes(buf[32:40], "big"))
         cache[index] = node
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
         return node
 
     def get_or_none(self, index: int) -> Node | None:
@@ -126,6 +140,40 @@ class TreeFile:
 
     def put(self, index: int, hash: bytes, size: int) -> None:
         self.file.write(HEADER_SIZE + NODE_SIZE * index, hash + size.to_bytes(8, "big"))
+
+    def stage(self, node: Node) -> None:
+        """Record ``node`` to be written by :meth:`flush_staged` (readable through :meth:`get` now)."""
+        self.staged[node.index] = node
+        cache = self.cache
+        cache[node.index] = node
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def flush_staged(self) -> None:
+        """Write the staged nodes, each run of consecutive slots with one write."""
+        staged = self.staged
+        if not staged:
+            return
+        self.staged = {}
+        write = self.file.write
+        run: list[bytes] = []
+        first = prev = -2
+        for index in sorted(staged):
+            if index != prev + 1 and run:
+                write(HEADER_SIZE + NODE_SIZE * first, b"".join(run))
+                run = []
+            if not run:
+                first = index
+            node = staged[index]
+            run.append(node.hash + node.size.to_bytes(8, "big"))
+            prev = index
+        write(HEADER_SIZE + NODE_SIZE * first, b"".join(run))
+
+    def drop_staged(self) -> None:
+        """Forget staged nodes that will not be written (a failed batch): they leave the cache too."""
+        for index in self.staged:
+            self.cache.pop(index, None)
+        self.staged = {}
 
     def clear_cache(self) -> None:
         self.cache.clear()

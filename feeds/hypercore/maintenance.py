@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import crypto, flat_tree, integrity
-from .bitfield import DEFAULT_PAGE_SIZE, Bitfield
+from .bitfield import DEFAULT_PAGE_SIZE, Bitfield, SparseBitfield
 from .errors import DamagedFeedError, NodeNotFoundError, ReadOnlyFeedError
 from .format import HEADER_SIZE, NODE_SIZE, SIGNATURE_SIZE, SIGNATURES_HEADER, TREE_HEADER, bitfield_header
 from .state import CoreState, read_exact
@@ -59,6 +59,7 @@ class _Maintenance(CoreState):
             else:
                 report["invalid"] += 1
                 report["invalid_blocks"].append(i)
+                self._verified.set(i, False)
         report["bad_nodes"] = integrity.audit_parents(self.tree.bitfield, self._tree_file, self.length)
         if self.length:
             status, _ = self._check_length(self.length)
@@ -82,6 +83,7 @@ class _Maintenance(CoreState):
         """Block ``index`` turned out damaged on disk (it does not match its tree node): stop having it —
         its bit is cleared (in memory only: ``audit``/``repair`` decide what is written) and every peer is
         told with an ``Unhave``, so nobody keeps waiting for it from us."""
+        self._verified.set(index, False)
         if not self.bitfield.get(index):
             return
         self.bitfield.set(index, False)
@@ -93,6 +95,7 @@ class _Maintenance(CoreState):
     def _forget_blocks(self, blocks: list[int]) -> None:
         """Clear the data bits of ``blocks`` (bad data), tell peers, and write the bitfield."""
         for i in blocks:
+            self._verified.set(i, False)
             self.bitfield.set(i, False)
             for peer in list(self.peers):
                 unhave = getattr(peer, "unhave", None)
@@ -192,6 +195,7 @@ class _Maintenance(CoreState):
                 bitfield = stored_bits
         self.bitfield = bitfield
         self.tree = TreeIndex(bitfield.tree)
+        self._verified = SparseBitfield()  # hash every block again on its next read
         bitfield.take_dirty_pages()
         tree.clear_cache()
         self._offset_memo = (-1, 0, 0)
@@ -308,6 +312,7 @@ class _Maintenance(CoreState):
             end = start + 1
         changed = False
         for i in range(start, end):
+            self._verified.set(i, False)
             if self.bitfield.set(i, False):
                 changed = True
         if not changed:

@@ -116,8 +116,11 @@ class _Reading(CoreState):
             data = self._data.read(offset, size) if size else b""
         except OutOfRangeError as err:  # torn/truncated data file
             raise BlockChecksumError(f"Block {index} is missing from the data file") from err
-        if _blake2b(b"\x00" + size.to_bytes(8, "big") + data, digest_size=32).digest() != leaf.hash:
-            raise BlockChecksumError(f"Block {index} does not match its tree node")
+        verified = self._verified
+        if not verified.get(index):
+            if _blake2b(b"\x00" + size.to_bytes(8, "big") + data, digest_size=32).digest() != leaf.hash:
+                raise BlockChecksumError(f"Block {index} does not match its tree node")
+            verified.set(index, True)
         self._offset_memo = (index, offset, size)
         return data
 
@@ -138,11 +141,14 @@ class _Reading(CoreState):
         pos = 0
         get = self._tree_file.get
         blake = _blake2b
+        verified = self._verified
         for k, size in enumerate(sizes):
             data = buf[pos : pos + size]
-            leaf_hash = get(2 * (start + k)).hash
-            if blake(b"\x00" + size.to_bytes(8, "big") + data, digest_size=32).digest() != leaf_hash:
-                raise BlockChecksumError(f"Block {start + k} does not match its tree node")
+            if not verified.get(start + k):
+                leaf_hash = get(2 * (start + k)).hash
+                if blake(b"\x00" + size.to_bytes(8, "big") + data, digest_size=32).digest() != leaf_hash:
+                    raise BlockChecksumError(f"Block {start + k} does not match its tree node")
+                verified.set(start + k, True)
             out.append(data)
             pos += size
         self._offset_memo = (end - 1, offset + total - sizes[-1], sizes[-1])

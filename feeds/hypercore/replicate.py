@@ -12,10 +12,11 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
   selections (random order, or linear) — at most ``max_requests`` in flight (default
   :data:`DEFAULT_MAX_REQUESTS`), each block reserved
   feed-wide so two peers never fetch the same one;
-* a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; a ``Data``
-  is verified and stored by ``core.put`` (the Data of one received chunk share one storage transaction,
-  committed when the chunk is done: one LMDB commit per chunk instead of per block): any verification error destroys the whole stream (the feed is
-  left unchanged), as in JS;
+* a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; the
+  ``Data`` of one received chunk are queued and verified and stored together by ``core.put_many`` when
+  the chunk ends (or before the next message of another kind): one storage transaction, one bitfield
+  flush, one round of events per chunk.  Any verification error destroys the whole stream, as in JS
+  (the blocks verified before it are kept, nothing of the bad one is written);
 * non-live: when every selected block is local the downloader sends ``Info{uploading: true,
   downloading: false}``; the uploader answers ``Info{false, false}`` and both close their channel
   (``expected_feeds`` then finalizes the stream).  Live: nothing ends, new appends flow as ``Have``s.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ...protocol import limits
@@ -46,6 +46,7 @@ from .rle import decode as rle_decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Hypercore
+    from .proofs import PutItem
     from .tree_index import TreeIndex
 
 __all__ = ["ReplicationPeer", "attach_sync", "RequestTimeout", "WANT_WINDOW", "DEFAULT_MAX_REQUESTS"]
@@ -117,8 +118,8 @@ class ReplicationPeer:
         self._have_seen = False
         self._last_seek_bytes = -1
         self._needs_update = False
-        # storage transaction open while a received chunk's Data are stored
-        self._batch_txn: AbstractContextManager[None] | None = None
+        # Data of the chunk being received, stored together at the end of the chunk
+        self._pending: list[PutItem] = []
         # Requests/Wants that arrived while the stream's output was over its budget, served as it drains
         self._deferred: deque[Any] = deque()
 
@@ -144,7 +145,15 @@ class ReplicationPeer:
         self.core.emit("peer-add", self)
 
     def on_close(self, channel: Channel, error: BaseException | None) -> None:
-        self._commit_batch()
+        if self._pending and not self.closed and not self.core.closed:
+            # Data received before the channel closed (e.g. the stream finalized in the middle of the
+            # chunk, when another channel was the last one it waited for): store them, as the
+            # per-message path did; a bad one only ends what is ending anyway
+            try:
+                self._apply_data()
+            except HypercoreError as exc:
+                log.debug("%r: Data received before the close did not verify: %r", self, exc)
+        self._pending = []
         if self.closed:
             return
         self.closed = True
@@ -212,7 +221,12 @@ class ReplicationPeer:
         try:
             if t == 9:
                 self._on_data(msg)
-            elif t == 7:
+                return
+            if self._pending:  # a message after Data sees them stored, as if they were stored one by one
+                self._apply_data()
+                if self.closed:
+                    return
+            if t == 7:
                 self._on_request(msg)
             elif t == 3:
                 self._on_have(msg)
@@ -389,46 +403,63 @@ class ReplicationPeer:
         core.emit("upload", index, value, self)
 
     def _on_data(self, msg: m.Data) -> None:
+        """Queue a received block; the Data of one received chunk are stored together (:meth:`_apply_data`)."""
         core = self.core
-        channel = self.channel
-        assert channel is not None  # messages arrive on an open channel
         index = msg.index
         value = msg.value
         if value is not None and not core.allow_push and not core.reserved.get(index):
             if not core.has(index):
-                channel.unhave(index)
+                assert self.channel is not None  # messages arrive on an open channel
+                self.channel.unhave(index)
             return
-        if self._batch_txn is None:  # one storage transaction for all the Data of one received chunk
-            txn = core.storage.transaction()
-            txn.__enter__()
-            self._batch_txn = txn
-        core.put(index, value, msg, from_peer=self)
+        self._pending.append((index, value, msg.nodes, msg.signature))
+
+    def _apply_data(self) -> None:
+        """Verify and store the queued Data as one batch (``Hypercore.put_many``: one transaction, one
+        bitfield flush, one round of events), then account for them (in-flight requests, pipeline depth,
+        acks).  A verification error propagates (the stream is destroyed); the blocks before it are kept."""
+        items = self._pending
+        if not items:
+            return
+        self._pending = []
+        core = self.core
+        core.put_many(items, from_peer=self)
         if self.closed:
             return
-        if value is not None:
-            size = len(value) + 64  # + per-message overhead
+        channel = self.channel
+        assert channel is not None  # the channel is open while the peer is not closed
+        inflight = self.inflight
+        reserved = core.reserved
+        ack = self.remote_ack
+        total = 0
+        counted = 0
+        for index, value, _, _ in items:
+            if value is not None:
+                total += len(value)
+                counted += 1
+                if ack:
+                    channel.have(index, 1, ack=True)
+            if inflight and inflight[0][1] == index:  # answers come back in request order
+                del inflight[0]
+            else:
+                for k, req in enumerate(inflight):
+                    if req[1] == index:
+                        del inflight[k]
+                        break
+            reserved.set(index, False)
+        if counted:
+            size = total / counted + 64  # + per-message overhead
             avg = self._avg_size = size if not self._avg_size else 0.9 * self._avg_size + 0.1 * size
             self.limit = max(min(self.max_requests, INITIAL_REQUESTS), min(self.max_requests, int(INFLIGHT_BYTES / avg)))
-        if self.remote_ack and value is not None:
-            channel.have(index, 1, ack=True)
-        inflight = self.inflight
-        for k, req in enumerate(inflight):
-            if req[1] == index:
-                del inflight[k]
-                break
-        core.reserved.set(index, False)
         self._needs_update = True  # refill the pipeline once per received chunk (on_batch_end)
 
-    def _commit_batch(self) -> None:
-        """Commit the chunk's storage transaction (every put in it was verified before it wrote)."""
-        txn = self._batch_txn
-        if txn is not None:
-            self._batch_txn = None
-            txn.__exit__(None, None, None)
-
     def on_batch_end(self, channel: Channel) -> None:
-        self._commit_batch()
-        if self._needs_update:
+        try:
+            self._apply_data()
+        except (HypercoreError, RLEError) as exc:
+            self.destroy(exc)
+            return
+        if self._needs_update and not self.closed:
             self._needs_update = False
             self.core.update_peers()
 

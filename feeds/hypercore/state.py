@@ -107,6 +107,7 @@ class CoreState:
     selections: list["Selection"]
     waiting: list["Waiting"]
     reserved: "SparseBitfield"
+    _verified: "SparseBitfield"
     stats: dict[str, int]
 
     if TYPE_CHECKING:  # the calls one part makes into another

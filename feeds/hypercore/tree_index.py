@@ -62,8 +62,11 @@ class TreeIndex:
     def get(self, n: int) -> bool:
         return self.bitfield.get(n)
 
-    has = get
-    __contains__ = get
+    def has(self, n: int) -> bool:
+        return self.bitfield.get(n)
+
+    def __contains__(self, n: int) -> bool:
+        return self.bitfield.get(n)
 
     def set(self, n: int) -> bool:
         """Mark node ``n`` (and every parent whose both children are now marked)."""
