@@ -40,6 +40,9 @@ bench: $(PYSTAMP) $(JSSTAMP)
 	$(PY) bench/append.py
 	$(PY) bench/replicate.py
 	$(PY) bench/party.py
+	$(PY) bench/trie.py
+	$(PY) bench/drive.py
+	$(PY) bench/db.py
 	@echo "(bench/scale.py: 1 000 000 blocks, about half an hour; run it by hand)"
 
 clean:
