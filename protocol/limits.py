@@ -45,8 +45,8 @@ channels                         256 local,        remote ids past it: dropped, 
                                  (16 384 each when (never the whole connection) and reported as ``overflow``;
                                  both peers list   both limits 16 384 between peers that list the
                                  the extension)    ``hyperparty/many-feeds`` extension
-messages on unopened channels    16 each, 1 MiB    dropped: ``TooManyQueued`` (JS keeps 16 per channel)
-                                 in all
+messages on unopened channels    17 each, 1 MiB    dropped: ``TooManyQueued`` (as JS: a message arriving when 17
+                                 in all            are already queued; JS has no byte bound)
 ===============================  ================  ========================================================
 
 Per process
