@@ -10,15 +10,10 @@
 // (i * 7919 mod N, the Python side's), each checked. --replicate: the time a fresh peer takes to replicate
 // the whole db (every writer) from the source in one non-live session.
 const path = require('path')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hyperdb = load('hyperdb')
 const ram = load('random-access-memory')
 const raf = load('random-access-file')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 function order (n) {
   const out = new Array(n)
@@ -46,11 +41,6 @@ function sync (a, b) {
 
 function seconds (started) {
   return Number(process.hrtime.bigint() - started) / 1e9
-}
-
-function cpuSeconds (since) {
-  const u = process.cpuUsage(since)
-  return (u.user + u.system) / 1e6
 }
 
 async function main () {

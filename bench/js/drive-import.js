@@ -8,13 +8,8 @@
 const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hyperdrive = load('hyperdrive')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 function walk (dir, rel = '', out = []) {
   for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
@@ -27,11 +22,6 @@ function walk (dir, rel = '', out = []) {
 
 function done (stream, event) {
   return new Promise((resolve, reject) => { stream.on('error', reject); stream.on(event, resolve) })
-}
-
-function cpuSeconds (since) {
-  const u = process.cpuUsage(since)
-  return (u.user + u.system) / 1e6
 }
 
 async function main () {

@@ -5,13 +5,8 @@
 // cpu = process.cpuUsage() (user + system) over the fetch; peakRss = maxRSS in bytes. The driver reads the
 // server's CPU and peak RSS from /proc.
 const net = require('net')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hyperdrive = load('hyperdrive')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 function out (obj) { process.stdout.write(JSON.stringify(obj) + '\n') }
 
@@ -41,10 +36,10 @@ async function fetch () {
     stream.on('error', reject)
   })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const used = process.cpuUsage(cpu)
+  const used = cpuSeconds(cpu)
   socket.destroy()
   if (drive.content.downloaded() !== drive.content.length) throw new Error('the clone is incomplete')
-  out({ seconds, cpu: (used.user + used.system) / 1e6, blocks, bytes: drive.content.byteLength, peakRss: process.resourceUsage().maxRSS * 1024, sodium: sodiumBackend() })
+  out({ seconds, cpu: used, blocks, bytes: drive.content.byteLength, peakRss: process.resourceUsage().maxRSS * 1024, sodium: sodiumBackend() })
   drive.close(() => process.exit(0))
 }
 
