@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -206,14 +207,13 @@ def main() -> int:
     out: dict[str, dict[str, list[dict]]] = {}
     for group, title, storage in (("mem", "memory", {"py": "memory", "js": "memory"}),
                                   ("disk", "disk (Python LMDB, JS random-access-file)", {"py": "lmdb", "js": "file"})):
-        out[group] = interleaved(pairs, {lang: lambda lang=lang: local_run(lang, storage[lang], count)
-                                         for lang in langs})
+        out[group] = interleaved(pairs, {lang: partial(local_run, lang, storage[lang], count) for lang in langs})
         local_table(f"{title}: {count:,} keys  ({pairs} pair{'s' if pairs != 1 else ''})", count, out[group])
     servers = {"py": Server(PY + ["--peer", "serve", "--count", str(count)], timeout=4 * 3600)}
     try:
         if not a.python_only:
             servers["js"] = Server(JS + ["serve", "--count", str(count)], timeout=4 * 3600)
-        out["sparse"] = res = interleaved(pairs, {lang: lambda lang=lang: sparse_run(lang, servers[lang], count)
+        out["sparse"] = res = interleaved(pairs, {lang: partial(sparse_run, lang, servers[lang], count)
                                                   for lang in langs})
     finally:
         for server in servers.values():
