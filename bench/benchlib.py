@@ -77,11 +77,20 @@ def last_json(stdout: str) -> dict:
     return json.loads(lines[-1])
 
 
-def run_json(cmd: Sequence[str], timeout: float = 1800) -> dict:
-    """Run ``cmd`` to completion; its last JSON line on stdout."""
-    result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:3])} ... failed: {result.stderr.strip()[-800:]}")
+def run_json(cmd: Sequence[str], timeout: float = 1800, retry_exit: int | None = None, retries: int = 2) -> dict:
+    """Run ``cmd`` to completion; its last JSON line on stdout.
+
+    A run that exits with ``retry_exit`` (a peer's "stalled, not failed" code) is run again, up to
+    ``retries`` more times."""
+    for attempt in range(retries + 1):
+        result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+        if retry_exit is not None and result.returncode == retry_exit and attempt < retries:
+            print(f"{' '.join(cmd[:3])} ...: {result.stderr.strip()[-300:]}; running it again", file=sys.stderr,
+                  flush=True)
+            continue
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd[:3])} ... failed: {result.stderr.strip()[-800:]}")
+        break
     return last_json(result.stdout)
 
 

@@ -7,10 +7,12 @@ awaited ``put("k/<i>", 32-byte value)`` — with three writers (the source autho
 writes a third of the keys in turn, the writers syncing after each turn (not timed) — then ``count``
 awaited ``get("k/<i>")`` on the source in a fixed shuffled order (``i * 7919 mod count``), each checked.
 
-Python and JS runs are interleaved (Python, JS, Python, JS, ...) for ``--pairs`` pairs per row, so load on
-a shared machine hits both alike; each figure is reported as min / median / max over the pairs, and so is
-the ratio of each pair (Python / JS for rates, JS / Python for seconds: >= 1.0 means Python is at least as
-fast).  Backends: ``memory`` (JS random-access-memory) and ``file`` (JS random-access-file); Python
+Python and JS runs are interleaved for ``--pairs`` pairs per row (default 5, ``--quick``: 1), the order
+alternating from pair to pair, so load on a shared machine hits both alike; each figure is printed as
+``median [min-max]`` over the pairs, and so is the ratio of each pair (Python speed / JS speed: >= 1.0
+means Python is at least as fast), with the process CPU time per put and per get of each side (the
+Python side runs in this process, so its CPU figures are ``time.process_time`` over the timed loops).
+Backends: ``memory`` (JS random-access-memory) and ``file`` (JS random-access-file); Python
 ``lmdb`` rows are compared with JS ``file``.  JS uses bench/js/node_modules (sodium-native, see
 bench/setup-native.sh) when installed, else the interop packages (sodium-javascript); the backend in use is
 printed.
@@ -22,18 +24,20 @@ import argparse
 import asyncio
 import gc
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
-from hyperparty.feeds.hyperdb import HyperDB
-from hyperparty.protocol.transport import pipe, wait_closed
-from hyperparty.storage import open_storage
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HERE = Path(__file__).resolve().parent
+from benchlib import HERE, add_common_arguments, fmt, interleaved, machine_line, pair_count, print_table, ratios, run_json  # noqa: E402
+
+from hyperparty.feeds.hyperdb import HyperDB  # noqa: E402
+from hyperparty.protocol.transport import pipe, wait_closed  # noqa: E402
+from hyperparty.storage import open_storage  # noqa: E402
+
 BACKENDS = ("memory", "file", "lmdb")
 JS_BACKEND = {"memory": "memory", "file": "file", "lmdb": "file"}
 VALUE = b"x" * 32
@@ -71,28 +75,30 @@ async def python_run(backend: str, count: int, writers: int, replicate: bool) ->
         for db in dbs[1:]:
             await _sync(a, db)
         gc.collect()
-        put_seconds = 0.0
+        put_seconds = put_cpu = 0.0
         per = -(-count // writers)
         for w, db in enumerate(dbs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for i in range(w * per, min(count, (w + 1) * per)):
                 await db.put(f"k/{i}", VALUE)
             put_seconds += time.perf_counter() - started
+            put_cpu += time.process_time() - cpu
             for other in dbs:
                 if other is not db:
                     await _sync(db, other)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for i in order(count):
             nodes = await a.get(f"k/{i}")
             if len(nodes) != 1 or nodes[0].value != VALUE:
                 raise SystemExit(f"wrong value for k/{i}")
-        out = {"puts": count / put_seconds, "gets": count / (time.perf_counter() - started)}
+        out = {"putSeconds": put_seconds, "getSeconds": time.perf_counter() - started, "putCpu": put_cpu,
+               "getCpu": time.process_time() - cpu}
         if replicate:
             fresh = HyperDB(storage("fresh"), a.key)
             await fresh.ready()
             started = time.perf_counter()
             await _sync(a, fresh)
-            out["replicate"] = time.perf_counter() - started
+            out["replicateSeconds"] = time.perf_counter() - started
             if len(await fresh.get(f"k/{count - 1}")) != 1:
                 raise SystemExit("the replica is incomplete")
             dbs.append(fresh)
@@ -105,66 +111,50 @@ async def python_run(backend: str, count: int, writers: int, replicate: bool) ->
 
 def js_run(backend: str, count: int, writers: int, replicate: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="hp-bench-db-js-") as tmp:
-        argv = ["node", str(HERE / "js" / "db.js"), "--storage", backend, "--dir", tmp, "--count", str(count),
-                "--writers", str(writers)] + (["--replicate"] if replicate else [])
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=7200)
-    if result.returncode != 0:
-        raise SystemExit(f"JS db run failed: {result.stderr.strip()[-500:]}")
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    row = {"puts": count / out["putSeconds"], "gets": count / out["getSeconds"], "sodium": out.get("sodium")}
-    if "replicateSeconds" in out:
-        row["replicate"] = out["replicateSeconds"]
-    return row
+        return run_json(["node", str(HERE / "js" / "db.js"), "--storage", backend, "--dir", tmp, "--count", str(count),
+                         "--writers", str(writers)] + (["--replicate"] if replicate else []), timeout=7200)
 
 
-def spread(values: list[float]) -> str:
-    if not values:
-        return "-"
-    lo, med, hi = min(values), statistics.median(values), max(values)
-    if hi >= 100:
-        return f"{lo:7.0f} {med:7.0f} {hi:7.0f}"
-    return f"{lo:7.2f} {med:7.2f} {hi:7.2f}"
+def report(backend: str, writers: int, count: int, py: list[dict], js: list[dict]) -> None:
+    def speed(label: str, key: str, rate: bool) -> tuple[str, str, str, str]:
+        p, j = [r[key] for r in py], [r[key] for r in js]
+        show = (lambda xs: [count / x for x in xs]) if rate else (lambda xs: xs)
+        spec = ".0f" if rate else ".2f"
+        return (label, fmt(show(p), spec), fmt(show(j), spec) if js else "-", fmt(ratios(p, j)) if js else "")
 
+    def line(label: str, f: Callable[[dict], float]) -> tuple[str, str, str, str]:
+        return (label, fmt([f(r) for r in py], ".1f"), fmt([f(r) for r in js], ".1f") if js else "-", "")
 
-FIGURES = (("puts", "puts/s", False), ("gets", "gets/s", False), ("replicate", "repl s", True))
+    print_table(f"{backend}, {writers} writer{'s' if writers != 1 else ''}: {count} keys  "
+                f"({len(py)} pair{'s' if len(py) != 1 else ''})", [
+        speed("puts/s", "putSeconds", True),
+        speed("gets/s", "getSeconds", True),
+        speed("replicate s", "replicateSeconds", False),
+        line("CPU µs/put", lambda r: r["putCpu"] / count * 1e6),
+        line("CPU µs/get", lambda r: r["getCpu"] / count * 1e6),
+    ])
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--count", type=int, default=100_000, help="keys (default 100000)")
-    p.add_argument("--pairs", type=int, default=3, help="interleaved Python/JS runs per row (default 3)")
+    add_common_arguments(p)
+    p.add_argument("--count", type=int, help="keys (default 100000; --quick: 2000)")
     p.add_argument("--writers", type=int, action="append", choices=(1, 3), help="only these writer counts")
-    p.add_argument("--quick", action="store_true", help="2 000 keys, one pair (smoke run)")
-    p.add_argument("--python-only", action="store_true", help="skip the JS side")
     p.add_argument("--backend", choices=BACKENDS, action="append", help="only these backends")
-    p.add_argument("--json", action="store_true", help="also print all runs as one JSON line")
     a = p.parse_args()
-    count, pairs = (2_000, 1) if a.quick else (a.count, a.pairs)
-    sodium = None
+    count, pairs = a.count or (2_000 if a.quick else 100_000), pair_count(a)
+    print(f"db bench: {machine_line()}; {pairs} interleaved pair(s) per row")
+    print("python lmdb rows are compared with JS random-access-file (JS has no LMDB backend)")
     runs = []
-    header = (f"{'backend':<7} {'writers':>7} {'figure':<7} | {'python min/med/max':>23} | {'js min/med/max':>23} | "
-              f"{'ratio min/med/max':>23}")
-    print(f"hyperdb, {count} keys, {pairs} interleaved pair(s) per row")
-    print(header)
-    print("-" * len(header))
     for backend in a.backend or ("memory", "file"):
         for writers in a.writers or (1, 3):
-            py_runs, js_runs = [], []
-            for _ in range(pairs):
-                py_runs.append(asyncio.run(python_run(backend, count, writers, True)))
-                if not a.python_only:
-                    js = js_run(JS_BACKEND[backend], count, writers, True)
-                    sodium = js.get("sodium")
-                    js_runs.append(js)
-            for figure, label, lower_is_better in FIGURES:
-                py = [r[figure] for r in py_runs]
-                js_values = [r[figure] for r in js_runs if figure in r]
-                ratios = [(y / x) if lower_is_better else (x / y) for x, y in zip(py, js_values)]
-                print(f"{backend:<7} {writers:>7} {label:<7} | {spread(py):>23} | {spread(js_values):>23} | "
-                      f"{spread(ratios):>23}", flush=True)
-            runs.append({"backend": backend, "writers": writers, "count": count, "python": py_runs, "js": js_runs})
-    if sodium:
-        print(f"(JS on {sodium}; python lmdb rows are compared with JS random-access-file)")
+            sides = {"py": lambda: asyncio.run(python_run(backend, count, writers, True))}
+            if not a.python_only:
+                sides["js"] = lambda: js_run(JS_BACKEND[backend], count, writers, True)
+            res = interleaved(pairs, sides)
+            report(backend, writers, count, res["py"], res.get("js", []))
+            runs.append({"backend": backend, "writers": writers, "count": count, "py": res["py"],
+                         "js": res.get("js", [])})
     if a.json:
         print(json.dumps(runs))
     return 0

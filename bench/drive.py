@@ -1,14 +1,22 @@
-"""Drive benchmark: importing a folder into a hyperdrive and reading it back, Python beside JS hyperdrive
-9.16.0 in the same run, with the peak RSS of each side.
+"""Drive benchmark: importing a folder into a hyperdrive, reading it back and cloning it, Python beside JS
+hyperdrive 9.16.0 in the same run, interleaved pairs.
 
 Rows: 1 GiB of 1 MiB files (8 directories x 128) and 10 000 small files (10 directories x 1 000 x 1 000
-bytes); ``--quick``: 32 MiB and 500 files.  Each side runs in a fresh process on the file layout JS uses
-(random-access-file / ``file:DIR``): import = every file streamed from disk into the drive (Python
-``write_file(path, file_object)``, JS ``fs.createReadStream(...).pipe(archive.createWriteStream(...))``,
-both 64 KiB blocks); read = every file streamed back and hashed (sha256); clone = a fresh process
-replicates the imported drive (both feeds, non-live, over loopback TCP) into an empty directory, for the
-four pairs server -> fetcher (py/js), with the peak RSS of the fetcher and of the server.  Ratio = JS
-seconds / Python seconds (>= 1.0: Python at least as fast; clone: JS->JS over Python->Python).
+bytes); ``--quick``: 32 MiB and 500 files, one pair.  The source tree is made once per row.  Each pair runs
+one Python and one JS side, the order alternating from pair to pair; a side is, on the file layout JS uses
+(random-access-file / ``file:DIR``), in fresh processes:
+
+* import = every file streamed from disk into a new drive (Python ``write_file(path, file_object)``, JS
+  ``fs.createReadStream(...).pipe(archive.createWriteStream(...))``, both 64 KiB blocks);
+* read = every file streamed back and hashed (sha256), in the same process;
+* clone = a server process serves the drive just imported and a fresh fetcher process of the same language
+  replicates it (both feeds, non-live, over loopback TCP) into an empty directory.
+
+Every figure is ``median [min-max]`` over the pairs; the ratio (Python speed / JS speed = JS seconds /
+Python seconds, >= 1.0: Python at least as fast) is computed per pair.  CPU is process CPU time over the
+measured window (the server's read from /proc), per 64 KiB content block; peak RSS is the process's
+maximum resident set (import+read process, clone fetcher, clone server).  Unless ``--no-cross``, each row
+ends with one Python -> JS and one JS -> Python clone (interop, not part of the ratio).
 
 JS runs from bench/js/node_modules (sodium-native, built by bench/setup-native.sh) or, if that is missing,
 tests/interop/node_modules (sodium-javascript); the backend in use is printed.
@@ -23,21 +31,51 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    HERE, Server, add_common_arguments, fmt, interleaved, machine_line, pair_count, print_table, ratios, run_json,
+)
+
 PEERS = {"py": [sys.executable, str(HERE / "drive_peer.py")], "js": ["node", str(HERE / "js" / "drive-peer.js")]}
+BLOCK = 65536
 
 
-def make_tree(root: Path, dirs: int, per_dir: int, size: int) -> None:
-    for d in range(dirs):
+class Row(NamedTuple):
+    name: str
+    dirs: int
+    per_dir: int
+    size: int
+
+    @property
+    def files(self) -> int:
+        return self.dirs * self.per_dir
+
+    @property
+    def total(self) -> int:
+        return self.files * self.size
+
+    @property
+    def blocks(self) -> int:
+        """Content blocks: every file is cut into 64 KiB blocks."""
+        return self.files * -(-self.size // BLOCK)
+
+
+def rows(quick: bool) -> list[Row]:
+    return [Row("1 MiB files", 8, 4 if quick else 128, 1 << 20), Row("small files", 10, 50 if quick else 1000, 1000)]
+
+
+def make_tree(root: Path, row: Row) -> None:
+    for d in range(row.dirs):
         (root / f"dir{d}").mkdir(parents=True, exist_ok=True)
-        for i in range(per_dir):
-            (root / f"dir{d}" / f"file{i:04}.bin").write_bytes(os.urandom(size))
+        for i in range(row.per_dir):
+            (root / f"dir{d}" / f"file{i:04}.bin").write_bytes(os.urandom(row.size))
 
 
 def files_under(src: Path) -> list[str]:
@@ -49,109 +87,140 @@ def files_under(src: Path) -> list[str]:
     return out
 
 
-async def python_worker(src: Path, dst: Path, read: bool) -> dict:
+async def python_worker(src: Path, dst: Path) -> dict:
+    """The Python import + read run (``drive.py --worker SRC DST``, a fresh process)."""
     from hyperparty.feeds.hyperdrive import Hyperdrive
 
     drive = Hyperdrive(f"file:{dst}")
     await drive.ready()
     files = files_under(src)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for rel in files:
         with open(src / rel, "rb") as f:
             await drive.write_file("/" + rel, f)
-    import_seconds = time.perf_counter() - started
-    read_seconds, total = None, 0
-    if read:
-        started = time.perf_counter()
-        for rel in files:
-            h = hashlib.sha256()
-            async with drive.open("/" + rel) as f:
-                async for chunk in f:
-                    h.update(chunk)
-                    total += len(chunk)
-        read_seconds = time.perf_counter() - started
+    import_seconds, import_cpu = time.perf_counter() - started, time.process_time() - cpu
+    total = 0
+    started, cpu = time.perf_counter(), time.process_time()
+    for rel in files:
+        h = hashlib.sha256()
+        async with drive.open("/" + rel) as f:
+            async for chunk in f:
+                h.update(chunk)
+                total += len(chunk)
+    read_seconds, read_cpu = time.perf_counter() - started, time.process_time() - cpu
     await drive.close()
     return {"files": len(files), "bytes": total, "importSeconds": import_seconds, "readSeconds": read_seconds,
-            "maxRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "importCpu": import_cpu, "readCpu": read_cpu,
+            "peakRss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-def run_side(side: str, src: Path, dst: Path) -> dict:
+def import_read(side: str, src: Path, dst: Path) -> dict:
+    shutil.rmtree(dst, ignore_errors=True)
     if side == "py":
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(src), str(dst)]
     else:
         cmd = ["node", str(HERE / "js" / "drive-import.js"), "--src", str(src), "--dst", str(dst), "--read"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    if result.returncode != 0:
-        raise SystemExit(f"{side} drive run failed: {result.stderr.strip()[-800:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_json(cmd)
 
 
-def clone_pair(server_side: str, fetch_side: str, store: Path, dst: Path) -> dict:
+def clone(server_side: str, fetch_side: str, store: Path, dst: Path) -> dict:
     """One clone: ``server_side`` serves the drive in ``store``, a fresh ``fetch_side`` process clones it."""
     shutil.rmtree(dst, ignore_errors=True)
-    server = subprocess.Popen(PEERS[server_side] + ["serve", "--dir", str(store)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
     try:
-        info = json.loads(server.stdout.readline())
-        result = subprocess.run(PEERS[fetch_side] + ["fetch", "--key", info["key"], "--port", str(info["port"]),
-                                                     "--dir", str(dst)], capture_output=True, text=True, timeout=1800)
-        if result.returncode != 0:
-            raise SystemExit(f"{server_side}->{fetch_side} clone failed: {result.stderr.strip()[-800:]}")
-        fetched = json.loads(result.stdout.strip().splitlines()[-1])
-        server.stdin.close()
-        fetched["serverMaxRssMB"] = json.loads(server.stdout.read().strip().splitlines()[-1])["maxRssMB"]
+        with Server(PEERS[server_side] + ["serve", "--dir", str(store)]) as server:
+            cpu = server.cpu()
+            r = run_json(PEERS[fetch_side] + ["fetch", "--key", server.info["key"], "--port",
+                                              str(server.info["port"]), "--dir", str(dst)])
+            r["serverCpu"] = server.cpu() - cpu
+            r["serverPeakRss"] = server.peak_rss()
     finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
         shutil.rmtree(dst, ignore_errors=True)
-    return fetched
+    return r
 
 
-def run_row(name: str, tmp: Path, dirs: int, per_dir: int, size: int) -> dict:
+def side_run(side: str, row: Row, tmp: Path) -> dict:
+    """One side of a pair: import + read into ``tmp/dst-SIDE``, then clone it with the same language."""
+    r = import_read(side, tmp / "src", tmp / f"dst-{side}")
+    if r["files"] != row.files or r["bytes"] != row.total:
+        raise SystemExit(f"{side} read back {r['files']} files, {r['bytes']} bytes of {row.files}, {row.total}")
+    r["clone"] = clone(side, side, tmp / f"dst-{side}", tmp / "clone")
+    if r["clone"]["bytes"] != row.total:
+        raise SystemExit(f"{side} cloned {r['clone']['bytes']} of {row.total} bytes")
+    return r
+
+
+def report(row: Row, results: dict[str, list[dict]]) -> None:
+    py, js = results["py"], results.get("js", [])
+    mb, n = row.total / 1e6, row.blocks
+
+    def line(label: str, f: Callable[[dict], float], spec: str) -> tuple[str, str, str, str]:
+        return (label, fmt([f(r) for r in py], spec), fmt([f(r) for r in js], spec) if js else "-", "")
+
+    def speed(label: str, f: Callable[[dict], float]) -> tuple[str, str, str, str]:
+        p, j = [f(r) for r in py], [f(r) for r in js]
+        return (label, fmt([mb / s for s in p], ".1f"), fmt([mb / s for s in j], ".1f") if js else "-",
+                fmt(ratios(p, j)) if js else "")
+
+    def clone_of(f: Callable[[dict], float]) -> Callable[[dict], float]:
+        return lambda r: f(r["clone"])
+
+    print_table(f"{row.name}: {row.files} files, {row.total / 2**20:.1f} MiB, {n} content blocks  "
+                f"({len(py)} pair{'s' if len(py) != 1 else ''})", [
+        speed("import MB/s", lambda r: r["importSeconds"]),
+        line("import files/s", lambda r: row.files / r["importSeconds"], ".0f"),
+        line("import CPU µs/block", lambda r: r["importCpu"] / n * 1e6, ".1f"),
+        speed("read MB/s", lambda r: r["readSeconds"]),
+        line("read CPU µs/block", lambda r: r["readCpu"] / n * 1e6, ".1f"),
+        line("import+read peak RSS MB", lambda r: r["peakRss"] / 2**20, ".0f"),
+        speed("clone MB/s (same lang)", clone_of(lambda c: c["seconds"])),
+        line("clone files/s", clone_of(lambda c: row.files / c["seconds"]), ".0f"),
+        line("fetcher CPU µs/block", clone_of(lambda c: c["cpu"] / n * 1e6), ".1f"),
+        line("server CPU µs/block", clone_of(lambda c: c["serverCpu"] / n * 1e6), ".1f"),
+        line("fetcher peak RSS MB", clone_of(lambda c: c["peakRss"] / 2**20), ".0f"),
+        line("server peak RSS MB", clone_of(lambda c: c["serverPeakRss"] / 2**20), ".0f"),
+    ])
+
+
+def run_row(row: Row, tmp: Path, pairs: int, python_only: bool, cross: bool) -> dict:
     src = tmp / "src"
     shutil.rmtree(src, ignore_errors=True)
-    make_tree(src, dirs, per_dir, size)
-    results = {}
-    for side in ("py", "js"):
-        dst = tmp / f"dst-{side}"
-        shutil.rmtree(dst, ignore_errors=True)
-        results[side] = run_side(side, src, dst)
-    shutil.rmtree(src, ignore_errors=True)
-    clones = {f"{a}->{b}": clone_pair(a, b, tmp / f"dst-{a}", tmp / "clone") for a in ("py", "js") for b in ("py", "js")}
-    for side in ("py", "js"):
-        shutil.rmtree(tmp / f"dst-{side}", ignore_errors=True)
-    total = dirs * per_dir * size
-    print(f"\n{name}: {dirs * per_dir} files, {total / 2**20:.0f} MiB (JS on {results['js'].get('sodium', '?')})")
-    print(f"  {'side':<6} {'import MB/s':>11} {'files/s':>9} {'read MB/s':>10} {'peak RSS':>10}")
-    for side, r in results.items():
-        print(f"  {side:<6} {total / r['importSeconds'] / 1e6:11.1f} {r['files'] / r['importSeconds']:9.0f} "
-              f"{total / r['readSeconds'] / 1e6:10.1f} {r['maxRssMB']:7.0f} MB")
-    print(f"  {'clone':<8} {'MB/s':>8} {'files/s':>9} {'fetcher RSS':>12} {'server RSS':>11}")
-    for pair, r in clones.items():
-        print(f"  {pair:<8} {total / r['seconds'] / 1e6:8.1f} {dirs * per_dir / r['seconds']:9.0f} "
-              f"{r['maxRssMB']:9.0f} MB {r['serverMaxRssMB']:8.0f} MB")
-    ratios = {k: results["js"][f"{k}Seconds"] / results["py"][f"{k}Seconds"] for k in ("import", "read")}
-    ratios["clone"] = clones["js->js"]["seconds"] / clones["py->py"]["seconds"]
-    print(f"  ratio JS/Python: import {ratios['import']:.2f}, read {ratios['read']:.2f}, clone {ratios['clone']:.2f}")
-    return {"row": name, "files": dirs * per_dir, "bytes": total, "ratios": ratios, "sides": results, "clones": clones}
+    make_tree(src, row)
+    sides: dict[str, Callable[[], dict]] = {"py": lambda: side_run("py", row, tmp)}
+    if not python_only:
+        sides["js"] = lambda: side_run("js", row, tmp)
+    try:
+        results = interleaved(pairs, sides)
+        report(row, results)
+        crosses = {}
+        if cross and not python_only:
+            for server_side, fetch_side in (("py", "js"), ("js", "py")):
+                c = clone(server_side, fetch_side, tmp / f"dst-{server_side}", tmp / "clone")
+                crosses[f"{server_side}->{fetch_side}"] = c
+                print(f"  cross {server_side} -> {fetch_side} clone: {c['seconds']:.2f} s, "
+                      f"{row.total / c['seconds'] / 1e6:.1f} MB/s, fetcher peak RSS {c['peakRss'] / 2**20:.0f} MB")
+    finally:
+        for name in ("src", "dst-py", "dst-js", "clone"):
+            shutil.rmtree(tmp / name, ignore_errors=True)
+    return {"row": row.name, "files": row.files, "bytes": row.total, "blocks": row.blocks, **results,
+            "cross": crosses}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small trees (a smoke run)")
-    p.add_argument("--json", action="store_true", help="also print the results as one JSON line")
+    add_common_arguments(p)
+    p.add_argument("--no-cross", action="store_true", help="skip the Python -> JS and JS -> Python clones")
     p.add_argument("--tmp", help="scratch directory (default: a new temporary one)")
     p.add_argument("--worker", nargs=2, metavar=("SRC", "DST"), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
-        print(json.dumps(asyncio.run(python_worker(Path(a.worker[0]), Path(a.worker[1]), True))))
+        print(json.dumps(asyncio.run(python_worker(Path(a.worker[0]), Path(a.worker[1])))))
         return 0
-    rows = [("1 MiB files", 8, 4 if a.quick else 128, 1 << 20), ("small files", 10, 50 if a.quick else 1000, 1000)]
+    pairs = pair_count(a)
+    print(f"drive bench: {machine_line()}; {pairs} interleaved pair(s) per row")
     with tempfile.TemporaryDirectory(prefix="hp-drive-bench-", dir=a.tmp) as tmp:
-        results = [run_row(name, Path(tmp), dirs, per_dir, size) for name, dirs, per_dir, size in rows]
+        out = [run_row(row, Path(tmp), pairs, a.python_only, not a.no_cross) for row in rows(a.quick)]
     if a.json:
-        print(json.dumps(results))
+        print(json.dumps(out))
     return 0
 
 

@@ -1,12 +1,15 @@
-"""hypertrie benchmark: Python beside JS hypertrie 3.8.0 in the same run, interleaved pair by pair.
+"""hypertrie benchmark: Python beside JS hypertrie 3.8.0 in the same run, interleaved pairs.
 
-Figures (each measured in a fresh process, Python then JS, ``--pairs`` times; min / median / max printed,
-and the same for the ratio JS time / Python time, so >= 1.0 means Python is at least as fast):
+Figures (each run in a fresh process; ``--pairs`` interleaved Python/JS pairs per row, default 5,
+``--quick``: 1 pair and 10 000 keys, the order alternating from pair to pair; every figure printed as
+``median [min-max]`` over the pairs, and so is the per-pair ratio Python speed / JS speed = JS time /
+Python time, so >= 1.0 means Python is at least as fast):
 
 * ``puts/s``: ``--count`` (100 000) awaited single puts of generated keys (``bench/<i % 100>/<i>``);
 * ``gets/s``: as many gets of those keys in a fixed scattered order, on the trie just written;
   both on memory (JS random-access-memory) and on disk (Python LMDB beside JS random-access-file);
-  also per second of process CPU time (``/CPU-s``), which other load on the machine disturbs less;
+  also the process CPU time per put and per get (``CPU µs/put``, ``CPU µs/get``, ratio JS CPU / Python
+  CPU), which other load on the machine disturbs less;
 * ``sparse``: a sparse reader connects over loopback TCP to a server holding the ``--count``-key trie
   (built once per side, in batches of 1 000) and runs 100 gets spread over the keys: the time they take
   and the data blocks they download (the same walk on both sides, so the same block count is expected).
@@ -23,14 +26,20 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import (  # noqa: E402
+    HERE, Server, add_common_arguments, fmt, interleaved, machine_line, pair_count, print_table, ratios,
+    run_json as _run_json,
+)
+
 JS = ["node", str(HERE / "js" / "trie.js")]
 PY = [sys.executable, str(Path(__file__).resolve())]
 SPARSE_GETS = 100
@@ -143,127 +152,80 @@ def run_peer(argv: list[str]) -> int:
 STALLED = 3  # bench/js/trie.js: no progress for a while (seen with random-access-file on a loaded machine)
 
 
-def run_json(cmd: list[str], timeout: float = 4 * 3600, retries: int = 2) -> dict:
-    for attempt in range(retries + 1):
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        if result.returncode == STALLED and attempt < retries:
-            print(f"{' '.join(cmd[:3])}: {result.stderr.strip()[-300:]}; running it again", file=sys.stderr, flush=True)
-            continue
-        if result.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd[:3])} failed: {result.stderr.strip()[-800:]}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    raise AssertionError("unreachable")
+def run_json(cmd: list[str]) -> dict:
+    return _run_json(cmd, timeout=4 * 3600, retry_exit=STALLED)
 
 
-def start_server(cmd: list[str]) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline() if proc.stdout else ""
-    if not line:
-        proc.kill()
-        raise SystemExit(f"server {' '.join(cmd[:3])} failed to start")
-    return proc, json.loads(line)
+def local_run(lang: str, storage: str, count: int) -> dict:
+    if lang == "py":
+        return run_json(PY + ["--peer", "local", "--storage", storage, "--count", str(count)])
+    with tempfile.TemporaryDirectory(prefix="hp-trie-bench-js-") as tmp:
+        return run_json(JS + ["local", "--storage", storage, "--dir", tmp, "--count", str(count)])
 
 
-def local_pair(storage_py: str, storage_js: str, count: int, python_only: bool) -> dict:
-    py = run_json(PY + ["--peer", "local", "--storage", storage_py, "--count", str(count)])
-    row = {"py_puts": count / py["putSeconds"], "py_gets": count / py["getSeconds"],
-           "py_cpu_puts": count / py["putCpu"], "py_cpu_gets": count / py["getCpu"]}
-    if not python_only:
-        with tempfile.TemporaryDirectory(prefix="hp-trie-bench-js-") as tmp:
-            js = run_json(JS + ["local", "--storage", storage_js, "--dir", tmp, "--count", str(count)])
-        row.update(js_puts=count / js["putSeconds"], js_gets=count / js["getSeconds"], sodium=js["sodium"])
-        row.update(ratio_puts=js["putSeconds"] / py["putSeconds"], ratio_gets=js["getSeconds"] / py["getSeconds"])
-        row.update(js_cpu_puts=count / js["putCpu"], js_cpu_gets=count / js["getCpu"],
-                   ratio_cpu_puts=js["putCpu"] / py["putCpu"], ratio_cpu_gets=js["getCpu"] / py["getCpu"])
-    return row
+def sparse_run(lang: str, server: Server, count: int) -> dict:
+    info = server.info
+    args = ["fetch", "--key", info["key"], "--port", str(info["port"]), "--count", str(count)]
+    r = run_json(PY + ["--peer"] + args if lang == "py" else JS + args + ["--gets", str(SPARSE_GETS)])
+    if r["found"] != SPARSE_GETS:
+        raise SystemExit(f"{lang} sparse reader found {r['found']} of {SPARSE_GETS}")
+    return r
 
 
-def sparse_pair(servers: dict, count: int, python_only: bool) -> dict:
-    info = servers["py"][1]
-    py = run_json(PY + ["--peer", "fetch", "--key", info["key"], "--port", str(info["port"]), "--count", str(count)])
-    row = {"py_sparse_s": py["seconds"], "py_blocks": py["blocks"]}
-    if py["found"] != SPARSE_GETS:
-        raise SystemExit(f"Python sparse reader found {py['found']} of {SPARSE_GETS}")
-    if not python_only:
-        info = servers["js"][1]
-        js = run_json(JS + ["fetch", "--key", info["key"], "--port", str(info["port"]), "--count", str(count),
-                            "--gets", str(SPARSE_GETS)])
-        if js["found"] != SPARSE_GETS:
-            raise SystemExit(f"JS sparse reader found {js['found']} of {SPARSE_GETS}")
-        row.update(js_sparse_s=js["seconds"], js_blocks=js["blocks"], ratio_sparse=js["seconds"] / py["seconds"])
-    return row
+Line = tuple[str, str, str, str]
 
 
-def spread(values: list[float], fmt: str) -> str:
-    return f"{format(min(values), fmt):>9} {format(statistics.median(values), fmt):>9} {format(max(values), fmt):>9}"
+def figure(py: list[dict], js: list[dict], label: str, f: Callable[[dict], float], spec: str,
+           cost: str | None = None) -> Line:
+    """A table row: ``f`` of every run on each side; the ratio from the runs' ``cost`` (a time: JS / Python)."""
+    side = [fmt([f(r) for r in runs], spec) if runs else "-" for runs in (py, js)]
+    ratio = fmt(ratios([r[cost] for r in py], [r[cost] for r in js])) if cost and js else ""
+    return (label, side[0], side[1], ratio)
 
 
-def report(rows: list[dict], python_only: bool) -> None:
-    figures = [
-        ("memory puts/s", "mem", "puts", ",.0f"),
-        ("memory gets/s", "mem", "gets", ",.0f"),
-        ("disk puts/s", "disk", "puts", ",.0f"),
-        ("disk gets/s", "disk", "gets", ",.0f"),
-        ("memory puts/CPU-s", "mem", "cpu_puts", ",.0f"),
-        ("memory gets/CPU-s", "mem", "cpu_gets", ",.0f"),
-        ("disk puts/CPU-s", "disk", "cpu_puts", ",.0f"),
-        ("disk gets/CPU-s", "disk", "cpu_gets", ",.0f"),
-        (f"sparse {SPARSE_GETS} gets, s", "sparse", "sparse_s", ".3f"),
-        ("sparse blocks fetched", "sparse", "blocks", ".0f"),
-    ]
-    head = f"{'figure':<24} | {'python min':>9} {'median':>9} {'max':>9} |"
-    if not python_only:
-        head += f" {'js min':>9} {'median':>9} {'max':>9} | {'ratio min':>9} {'median':>9} {'max':>9}"
-    print(head)
-    print("-" * len(head))
-    for title, group, name, fmt in figures:
-        got = [r[group] for r in rows]
-        line = f"{title:<24} | {spread([g['py_' + name] for g in got], fmt)} |"
-        if not python_only:
-            line += f" {spread([g['js_' + name] for g in got], fmt)} |"
-            rname = "ratio_" + ("sparse" if name == "sparse_s" else name)
-            if rname in got[0] and name != "blocks":
-                line += f" {spread([g[rname] for g in got], '.2f')}"
-        print(line)
-    if not python_only:
-        print(f"(JS on {rows[0]['mem'].get('sodium', '?')}; disk = Python LMDB beside JS random-access-file; "
-              "ratio = JS time / Python time; /CPU-s rows count process CPU time, not wall time: steadier on "
-              "a shared machine)")
+def local_table(title: str, count: int, res: dict[str, list[dict]]) -> None:
+    py, js = res["py"], res.get("js", [])
+    print_table(title, [
+        figure(py, js, "puts/s", lambda r: count / r["putSeconds"], ",.0f", "putSeconds"),
+        figure(py, js, "gets/s", lambda r: count / r["getSeconds"], ",.0f", "getSeconds"),
+        figure(py, js, "CPU µs/put", lambda r: r["putCpu"] / count * 1e6, ".1f", "putCpu"),
+        figure(py, js, "CPU µs/get", lambda r: r["getCpu"] / count * 1e6, ".1f", "getCpu"),
+    ])
 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--peer":
         return run_peer(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="10 000 keys, one pair (a smoke run)")
-    p.add_argument("--pairs", type=int, help="Python/JS pairs per figure (default 5; --quick: 1)")
+    add_common_arguments(p)
     p.add_argument("--count", type=int, help="keys (default 100 000; --quick: 10 000)")
-    p.add_argument("--python-only", action="store_true", help="skip the JS side")
-    p.add_argument("--json", action="store_true", help="also print every pair as one JSON line")
     a = p.parse_args()
     count = a.count or (10_000 if a.quick else 100_000)
-    pairs = a.pairs or (1 if a.quick else 5)
-    servers = {"py": start_server(PY + ["--peer", "serve", "--count", str(count)])}
-    if not a.python_only:
-        servers["js"] = start_server(JS + ["serve", "--count", str(count)])
-    rows = []
+    pairs = pair_count(a)
+    langs = ["py"] if a.python_only else ["py", "js"]
+    print(f"trie bench: {machine_line()}; {count:,} keys, {pairs} interleaved pair(s) per row")
+    out: dict[str, dict[str, list[dict]]] = {}
+    for group, title, storage in (("mem", "memory", {"py": "memory", "js": "memory"}),
+                                  ("disk", "disk (Python LMDB, JS random-access-file)", {"py": "lmdb", "js": "file"})):
+        out[group] = interleaved(pairs, {lang: partial(local_run, lang, storage[lang], count) for lang in langs})
+        local_table(f"{title}: {count:,} keys  ({pairs} pair{'s' if pairs != 1 else ''})", count, out[group])
+    servers = {"py": Server(PY + ["--peer", "serve", "--count", str(count)], timeout=4 * 3600)}
     try:
-        for n in range(pairs):
-            row = {
-                "mem": local_pair("memory", "memory", count, a.python_only),
-                "disk": local_pair("lmdb", "file", count, a.python_only),
-                "sparse": sparse_pair(servers, count, a.python_only),
-            }
-            rows.append(row)
-            print(f"pair {n + 1}/{pairs} done", file=sys.stderr, flush=True)
+        if not a.python_only:
+            servers["js"] = Server(JS + ["serve", "--count", str(count)], timeout=4 * 3600)
+        out["sparse"] = res = interleaved(pairs, {lang: partial(sparse_run, lang, servers[lang], count)
+                                                  for lang in langs})
     finally:
-        for proc, _ in servers.values():
-            proc.kill()
-            proc.wait()
-    print(f"hypertrie: {count:,} keys, {pairs} pair(s)")
-    report(rows, a.python_only)
+        for server in servers.values():
+            server.stop()
+    py, js = res["py"], res.get("js", [])
+    print_table(f"sparse reader over loopback TCP: {SPARSE_GETS} gets in a {count:,}-key trie  "
+                f"({pairs} pair{'s' if pairs != 1 else ''})", [
+        figure(py, js, f"{SPARSE_GETS} gets, s", lambda r: r["seconds"], ".3f", "seconds"),
+        figure(py, js, "blocks fetched", lambda r: r["blocks"], ".0f"),
+    ])
     if a.json:
-        print(json.dumps(rows))
+        print(json.dumps(out))
     return 0
 
 

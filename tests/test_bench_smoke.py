@@ -34,3 +34,9 @@ def test_replicate_bench_runs_python_side() -> None:
 def test_scale_bench_runs_python_side() -> None:
     out = run(str(BENCH / "scale.py"), "--quick", "--python-only", "--blocks", "3000")
     assert "append 3000 x 1024 B" in out and "fetch 3000 x 1024 B into memory" in out and "into disk" in out
+
+
+def test_drive_bench_runs_python_side() -> None:
+    out = run(str(BENCH / "drive.py"), "--quick", "--python-only")
+    assert "1 MiB files: 32 files" in out and "small files: 500 files" in out
+    assert out.count("import CPU µs/block") == 2 and out.count("fetcher peak RSS MB") == 2

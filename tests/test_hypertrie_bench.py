@@ -15,9 +15,8 @@ def test_trie_bench_runs_python_side() -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == "hypertrie: 2,000 keys, 1 pair(s)"
-    figures = [line.split("|")[0].strip() for line in lines[3:]]
-    assert figures == ["memory puts/s", "memory gets/s", "disk puts/s", "disk gets/s", "memory puts/CPU-s",
-                       "memory gets/CPU-s", "disk puts/CPU-s", "disk gets/CPU-s", "sparse 100 gets, s",
-                       "sparse blocks fetched"]
+    out = result.stdout
+    assert out.startswith("trie bench: ") and "2,000 keys, 1 interleaved pair(s) per row" in out
+    assert "\nmemory: 2,000 keys  (1 pair)" in out and "\ndisk (Python LMDB" in out and "\nsparse reader" in out
+    figures = [line.split("  ")[1] for line in out.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    assert figures == ["puts/s", "gets/s", "CPU µs/put", "CPU µs/get"] * 2 + ["100 gets, s", "blocks fetched"]

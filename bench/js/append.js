@@ -3,15 +3,10 @@
 //   node append.js --storage memory|file --dir DIR --size S --count N --batch B  -> {"seconds", "cpu", "blocks", "bytes"}
 // batch 1 = N awaited single appends; batch B > 1 = N/B appends of B blocks each.
 const path = require('path')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hypercore = load('hypercore')
 const ram = load('random-access-memory')
 const raf = load('random-access-file')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 async function main () {
   const size = Number(arg('size')); const count = Number(arg('count')); const batch = Number(arg('batch', '1'))
@@ -25,9 +20,9 @@ async function main () {
     await new Promise((resolve, reject) => feed.append(batch === 1 ? block : blocks, err => err ? reject(err) : resolve()))
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const used = process.cpuUsage(cpu)
+  const used = cpuSeconds(cpu)
   await new Promise(resolve => feed.close(resolve))
-  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, blocks: feed.length, bytes: feed.byteLength, sodium: sodiumBackend() }) + '\n')
+  process.stdout.write(JSON.stringify({ seconds, cpu: used, blocks: feed.length, bytes: feed.byteLength, sodium: sodiumBackend() }) + '\n')
 }
 
 main().catch(err => { process.stderr.write(String(err && err.stack || err) + '\n'); process.exit(1) })

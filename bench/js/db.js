@@ -2,22 +2,18 @@
 // hyperdb benchmark, JS side: hyperdb 3.5.0 (its own hypercore 6.26.0) on random-access-memory or
 // random-access-file.
 //   node db.js --storage memory|file --dir DIR --count N [--writers 1|3] [--replicate]
-//   -> {"putSeconds", "getSeconds", "replicateSeconds"?, "count", "sodium"}
+//   -> {"putSeconds", "getSeconds", "putCpu", "getCpu", "replicateSeconds"?, "count", "sodium"}
+// seconds: wall time; cpu: process.cpuUsage() (user + system) over the same timed windows.
 // Puts: N awaited put("k/<i>", 32-byte value). With 3 writers (the source authorizes two clones, all
 // synced) each writes a third of the keys in turn, the writers syncing (non-live db.replicate() sessions,
 // not timed) after each turn. Gets: N awaited get("k/<i>") on the source in a fixed shuffled order
 // (i * 7919 mod N, the Python side's), each checked. --replicate: the time a fresh peer takes to replicate
 // the whole db (every writer) from the source in one non-live session.
 const path = require('path')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hyperdb = load('hyperdb')
 const ram = load('random-access-memory')
 const raf = load('random-access-file')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 function order (n) {
   const out = new Array(n)
@@ -63,23 +59,23 @@ async function main () {
     dbs.push(db)
   }
   for (const db of dbs.slice(1)) await sync(a, db)
-  let putSeconds = 0
+  let putSeconds = 0; let putCpu = 0
   const per = Math.ceil(count / writers)
   for (let w = 0; w < writers; w++) {
     const db = dbs[w]
-    const started = process.hrtime.bigint()
+    const started = process.hrtime.bigint(); const cpu = process.cpuUsage()
     for (let i = w * per; i < Math.min(count, (w + 1) * per); i++) await call(cb => db.put('k/' + i, value, cb))
-    putSeconds += seconds(started)
+    putSeconds += seconds(started); putCpu += cpuSeconds(cpu)
     for (const other of dbs) if (other !== db) await sync(db, other)
   }
   const keys = order(count)
-  let started = process.hrtime.bigint()
+  let started = process.hrtime.bigint(); const cpu = process.cpuUsage()
   for (const i of keys) {
     const nodes = await call(cb => a.get('k/' + i, cb))
     if (nodes.length !== 1 || !nodes[0].value.equals(value)) throw new Error('wrong value for k/' + i)
   }
-  const getSeconds = seconds(started)
-  const out = { putSeconds, getSeconds, count, writers, sodium: sodiumBackend() }
+  const getSeconds = seconds(started); const getCpu = cpuSeconds(cpu)
+  const out = { putSeconds, getSeconds, putCpu, getCpu, count, writers, sodium: sodiumBackend() }
   if (process.argv.includes('--replicate')) {
     const fresh = hyperdb(storageFor('fresh'), a.key, { valueEncoding: 'binary' })
     await call(cb => fresh.ready(cb))

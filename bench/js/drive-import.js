@@ -1,19 +1,15 @@
 'use strict'
 // Drive import/read benchmark, JS side: hyperdrive 9.16.0 on random-access-file.
 //   node drive-import.js --src DIR --dst DIR [--read]
-//     -> {"files", "bytes", "importSeconds", "readSeconds", "maxRssMB", "sodium"}
+//     -> {"files", "bytes", "importSeconds", "readSeconds", "importCpu", "readCpu", "peakRss", "sodium"}
+// seconds: wall time; cpu: process.cpuUsage() (user + system) over the same window; peakRss: maxRSS in bytes.
 // Import: every file under --src (sorted walk) streamed with fs.createReadStream -> archive.createWriteStream
 // (64 KiB chunks = the 64 KiB blocks writeFile makes). Read: every file streamed back and hashed (sha256).
 const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hyperdrive = load('hyperdrive')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 function walk (dir, rel = '', out = []) {
   for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
@@ -34,27 +30,27 @@ async function main () {
   await new Promise((resolve, reject) => drive.ready(err => err ? reject(err) : resolve()))
   const files = walk(src)
   let bytes = 0
-  let started = process.hrtime.bigint()
+  let started = process.hrtime.bigint(); let cpu = process.cpuUsage()
   for (const rel of files) {
     const ws = drive.createWriteStream('/' + rel)
     fs.createReadStream(path.join(src, rel)).pipe(ws)
     await done(ws, 'finish')
   }
-  const importSeconds = Number(process.hrtime.bigint() - started) / 1e9
-  let readSeconds = null
+  const importSeconds = Number(process.hrtime.bigint() - started) / 1e9; const importCpu = cpuSeconds(cpu)
+  let readSeconds = null; let readCpu = null
   if (process.argv.includes('--read')) {
-    started = process.hrtime.bigint()
+    started = process.hrtime.bigint(); cpu = process.cpuUsage()
     for (const rel of files) {
       const h = crypto.createHash('sha256')
       const rs = drive.createReadStream('/' + rel)
       rs.on('data', (d) => { h.update(d); bytes += d.length })
       await done(rs, 'end')
     }
-    readSeconds = Number(process.hrtime.bigint() - started) / 1e9
+    readSeconds = Number(process.hrtime.bigint() - started) / 1e9; readCpu = cpuSeconds(cpu)
   }
   await new Promise(resolve => drive.close(resolve))
-  const maxRssMB = process.resourceUsage().maxRSS / 1024
-  process.stdout.write(JSON.stringify({ files: files.length, bytes, importSeconds, readSeconds, maxRssMB, sodium: sodiumBackend() }) + '\n')
+  const peakRss = process.resourceUsage().maxRSS * 1024
+  process.stdout.write(JSON.stringify({ files: files.length, bytes, importSeconds, readSeconds, importCpu, readCpu, peakRss, sodium: sodiumBackend() }) + '\n')
 }
 
 main().catch(err => { process.stderr.write(String(err && err.stack || err) + '\n'); process.exit(1) })

@@ -6,7 +6,7 @@
 // feeds learned on two streams at once can stall, so the benchmark uses multifeed's usual hub pattern.)
 //   node party-converge.js --peers N --blocks B [--size S]   -> {"seconds", "cpu", "peakRss", "peers", "blocks"}
 // cpu: process.cpuUsage() over the convergence only; peakRss: highest sampled rss.
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, cpuSeconds } = require('./resolve')
 const hypercore = load('hypercore')
 const multifeed = load('multifeed')
 const ram = load('random-access-memory')
@@ -49,10 +49,10 @@ async function main () {
   await round()
   if (!done()) throw new Error('not converged after two rounds')
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const used = process.cpuUsage(cpu)
+  const used = cpuSeconds(cpu)
   clearInterval(timer)
   peak = Math.max(peak, process.memoryUsage().rss)
-  process.stdout.write(JSON.stringify({ seconds, cpu: (used.user + used.system) / 1e6, peakRss: peak, peers: n, blocks, total, sodium: sodiumBackend() }) + '\n')
+  process.stdout.write(JSON.stringify({ seconds, cpu: used, peakRss: peak, peers: n, blocks, total, sodium: sodiumBackend() }) + '\n')
   process.exit(0)
 }
 

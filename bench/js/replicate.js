@@ -7,22 +7,12 @@
 // cpu = process.cpuUsage() (user + system, every thread) over the fetch only; peakRss = highest sampled rss.
 const net = require('net')
 const path = require('path')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hypercore = load('hypercore')
 const ram = load('random-access-memory')
 const raf = load('random-access-file')
 
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
-
 function out (obj) { process.stdout.write(JSON.stringify(obj) + '\n') }
-
-function cpuSeconds (since) {
-  const u = process.cpuUsage(since)
-  return (u.user + u.system) / 1e6
-}
 
 async function serve () {
   const n = Number(arg('blocks')); const size = Number(arg('size'))

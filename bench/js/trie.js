@@ -11,15 +11,10 @@
 //       -> {"seconds", "blocks", "found", "sodium"}   (blocks = data blocks downloaded by the gets)
 const net = require('net')
 const path = require('path')
-const { load, sodiumBackend } = require('./resolve')
+const { load, sodiumBackend, arg, cpuSeconds } = require('./resolve')
 const hypertrie = load('hypertrie')
 const ram = load('random-access-memory')
 const raf = load('random-access-file')
-
-function arg (name, def) {
-  const i = process.argv.indexOf('--' + name)
-  return i === -1 ? def : process.argv[i + 1]
-}
 
 // the keys and lookup order bench/trie.py uses too
 function key (i) { return `bench/${i % 100}/${i}` }
@@ -42,8 +37,6 @@ function watchdog (what) {
   timer.unref()
 }
 
-function cpuSeconds (usage) { return (usage.user + usage.system) / 1e6 }
-
 function out (obj) { process.stdout.write(JSON.stringify(Object.assign(obj, { sodium: sodiumBackend() })) + '\n') }
 
 async function local () {
@@ -61,7 +54,7 @@ async function local () {
   }
   phase = 'gets'
   const putSeconds = Number(process.hrtime.bigint() - t) / 1e9
-  const putCpu = cpuSeconds(process.cpuUsage(cpu))
+  const putCpu = cpuSeconds(cpu)
   t = process.hrtime.bigint()
   cpu = process.cpuUsage()
   for (let j = 0; j < n; j++) {
@@ -71,7 +64,7 @@ async function local () {
     progress = Date.now()
   }
   const getSeconds = Number(process.hrtime.bigint() - t) / 1e9
-  const getCpu = cpuSeconds(process.cpuUsage(cpu))
+  const getCpu = cpuSeconds(cpu)
   out({ putSeconds, getSeconds, putCpu, getCpu, length: db.feed.length })
   await p(cb => db.feed.close(cb))
 }
