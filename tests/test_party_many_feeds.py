@@ -45,8 +45,8 @@ def complete(source: FeedStore, replica: FeedStore) -> list[bytes]:
 class Side:
     """One multifeed party member; records the ``overflow`` events of its party."""
 
-    def __init__(self, n: int = 0) -> None:
-        self.store = FeedStore("memory", max_feeds=STORE)
+    def __init__(self, n: int = 0, max_feeds: int = STORE) -> None:
+        self.store = FeedStore("memory", max_feeds=max_feeds)
         self.rules = MultifeedRules(self.store)
         self.party = Party(DEFAULT_ENCRYPTION_KEY, self.rules)
         self.overflow: list[bytes] = []
@@ -142,5 +142,24 @@ async def test_each_side_counts_both_offers_against_the_channels() -> None:
     everything = {f.key for f in a.store.feeds()} | {f.key for f in b.store.feeds()}
     assert carried | set(a.overflow) | set(b.overflow) == everything
     assert not (sa.overflow or sb.overflow)
+    await a.party.close()
+    await b.party.close()
+
+
+@pytest.mark.timeout(60)
+async def test_after_negotiating_many_feeds_the_store_still_bounds_what_a_peer_offers() -> None:
+    """A peer that negotiated 16 384 channels offers 300 feeds to a store left at its default 200: the
+    offers kept, the feeds stored and the channels opened stay within the store's limit; the rest are
+    reported."""
+    cap = limits.MAX_STORE_FEEDS
+    a, b = await Side(300).ready(), await Side(max_feeds=cap).ready()
+    a.rules._room = lambda peer: 10_000  # type: ignore[method-assign]  # offer everything at once
+    sa, sb = a.stream(live=False), b.stream(live=False)
+    errors = await asyncio.wait_for(pipe(sa, sb).wait(), 30)
+    assert errors == (None, None) and sb.many_feeds_negotiated
+    got = complete(a.store, b.store)
+    assert len(b.store) == cap and len(got) == cap
+    assert len(b.overflow) == 300 - cap and set(b.overflow).isdisjoint(got)
+    assert len(b.remote_channels) <= cap + 1
     await a.party.close()
     await b.party.close()

@@ -19,7 +19,8 @@ Feeds live in a :class:`~hyperparty.party.feed_store.FeedStore`, which uses mult
 Bounds (beyond JS, which keeps whatever it is offered): one connection offers and accepts at most as many
 feeds as its channels can carry beside the encryption key's (:meth:`MultifeedRules._room`: 255 with a JS
 peer or any peer without the ``hyperparty/many-feeds`` extension — JS destroys the whole stream past 256
-channels — and up to 16 383 between Python peers that negotiated it).  Our ``MANIFEST`` names our first
+channels — and up to 16 383 between Python peers that negotiated it; never more than the store's
+``max_feeds``).  Our ``MANIFEST`` names our first
 feeds up to that room; of a remote's ``MANIFEST`` (a JS multifeed offers all its feeds in one) the first
 keys up to the room left (our own offer counts against it) are kept and requested.  Feeds left out either
 way are never a silent zero: they are reported (:meth:`Peer.report_overflow`: the party's ``overflow``
@@ -127,12 +128,13 @@ class MultifeedRules(Rules):
         if left:
             peer.report_overflow([bytes.fromhex(k) for k in left], f"offered the first {room} feeds only")
 
-    @staticmethod
-    def _room(peer: "Peer") -> int:
+    def _room(self, peer: "Peer") -> int:
         """Feeds one connection to ``peer`` offers and accepts: what its channels can carry beside the
         encryption key's channel (255 with a JS peer, which destroys the whole stream past 256 channels),
-        and at most the peer's key limit (16 384 between peers that negotiated many feeds)."""
-        return min(peer.key_limit, peer.feed_room)
+        at most the peer's key limit (16 384 between peers that negotiated many feeds) and at most what
+        the store may hold (its ``max_feeds``: keeping offers of feeds we could never store is pointless,
+        and a remote's offer is memory it makes us hold)."""
+        return min(peer.key_limit, peer.feed_room, self.store.max_feeds)
 
     async def on_peer_removed(self, peer: "Peer") -> None:
         if peer in self._peers:
