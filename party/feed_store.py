@@ -20,9 +20,18 @@ the store builds it around the replica (``cls.from_core``), hands it the replica
 learned cores replicate where the replica does), records the kind and emits ``"kind"``.
 
 Bounds (:mod:`hyperparty.protocol.limits`): a store holds at most ``max_feeds`` feeds (default
-:data:`~hyperparty.protocol.limits.MAX_STORE_FEEDS`, below the 256 channels of one connection, so a peer
-can always replicate every feed of a party on one stream); :meth:`FeedStore.add` of one more raises
-:class:`StoreFull`.  A read-only feed the rules gave up on (introduced, never a verified block) is removed
+:data:`~hyperparty.protocol.limits.MAX_STORE_FEEDS` = 200, below the 256 channels of one connection, so a
+peer can always replicate every feed of a party on one stream, with any peer, JS included);
+:meth:`FeedStore.add` of one more raises :class:`StoreFull`.  The limit is also what a party lets remotes
+make us store (a multifeed peer may name that many new feeds), so it is a budget, not just a size.
+
+A bigger party (say 1 000 feeds) needs ``FeedStore(storage, max_feeds=N)`` with ``N`` above the party's
+feed count **on every peer** (a peer with a smaller store keeps its first ``max_feeds`` feeds and logs the
+refused ones).  Between Python peers whose streams list the ``hyperparty/many-feeds`` extension (a
+:class:`~hyperparty.party.Party` asks for it by default) one connection then carries all of them (up to
+16 384 channels).  A peer held to 256 channels (a JS multifeed, or a stream made with ``many_feeds=False``)
+gets 255 feeds per connection — the party key takes one channel — and the others are reported, never
+silently dropped (the party's ``overflow`` event and a warning on ``hyperparty.net``).  A read-only feed the rules gave up on (introduced, never a verified block) is removed
 with :meth:`FeedStore.discard`: its files are emptied and its namespace is marked with the kind
 ``discarded`` (so the feeds after it still load) until a later feed reuses the number.
 """
@@ -79,7 +88,8 @@ class FeedStore(EventEmitter):
         super().__init__()
         self.storage = open_storage(storage) if isinstance(storage, str) else storage
         self.sparse = sparse
-        #: Feeds this store may hold (:meth:`add` raises :class:`StoreFull` past it).
+        #: Feeds this store may hold (:meth:`add` raises :class:`StoreFull` past it).  Raise it (on every
+        #: peer) for a party of more than 200 feeds; see the module docstring.
         self.max_feeds = limits.MAX_STORE_FEEDS if max_feeds is None else max_feeds
         self._feeds: list["Feed | None"] = []  # by namespace number; None: a discarded namespace
         self._names: dict[str, "Feed"] = {}

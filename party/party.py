@@ -13,7 +13,9 @@ Connection set-up (the JS @wirelineio/party 0.1.x sequence):
 
 Events (``party.on(name, fn)``): ``peer-add`` (peer), ``peer-remove`` (peer), ``handshake`` (peer, after
 ``rules.handshake`` finished), ``ephemeral`` (peer, type, value), ``unknown-feed`` (peer, discovery_key),
-``error`` (exception, peer or None).
+``overflow`` (peer, list of feed keys: feeds left out of that connection for want of channels — a JS peer
+carries 256 channels, the party key's included; see :meth:`Peer.report_overflow`), ``error`` (exception,
+peer or None).
 
 Bounds (:mod:`hyperparty.protocol.limits`): party messages that arrive before the remote's handshake are
 held, at most :data:`~hyperparty.protocol.limits.MAX_EARLY_MESSAGES` (one more drops the connection); the
@@ -99,6 +101,8 @@ class _Connection:
         stream.on("handshake", self.on_handshake)
         stream.on("feed", self.on_remote_feed)
         stream.on("close", self.on_close)
+        stream.on("overflow", self.on_overflow)
+        self._overflow: list[bytes] = []  # channels the stream refused before the peer was made
         self.channel = stream.feed(party.key, handler=_PartyChannel(self))
         if stream.remote_id is not None and self.peer is None:
             self.on_handshake()
@@ -140,6 +144,9 @@ class _Connection:
         for name, payload in self._early:
             self._route(name, payload)
         self._early.clear()
+        if self._overflow:
+            peer.report_overflow(self._overflow, "no channel left on this connection", quiet=True)
+            self._overflow = []
         peer.spawn(self._start(peer))
 
     async def _start(self, peer: Peer) -> None:
@@ -159,6 +166,13 @@ class _Connection:
         if not self.peer_ready.done():
             self.peer_ready.set_result(peer)
         self.party.emit("handshake", peer)
+
+    def on_overflow(self, key: bytes) -> None:
+        """The stream refused a channel for ``key`` (its channel limit): reported by the peer."""
+        if self.peer is None:
+            self._overflow.append(bytes(key))
+        else:
+            self.peer.report_overflow([key], "no channel left on this connection", quiet=True)
 
     def on_remote_feed(self, discovery_key: bytes) -> None:
         if discovery_key == self.party.discovery_key:

@@ -58,6 +58,9 @@ class Peer(EventEmitter):
         self._ephemeral = limits.RateLimit(limits.EPHEMERAL_RATE, limits.EPHEMERAL_BURST)
         self._ephemeral_refused = 0
         self._ephemeral_logged: float | None = None
+        #: Keys of the feeds this connection left out (see :meth:`report_overflow`), in order.
+        self.overflow: list[bytes] = []
+        self._overflow_logged = False
         #: Per-peer scratch space for rule sets.
         self.state: dict[str, Any] = {}
 
@@ -66,6 +69,35 @@ class Peer(EventEmitter):
         return f"<Peer {pid} of party {self.party.discovery_key.hex()[:8]}>"
 
     # -- feeds -------------------------------------------------------------------------------------
+
+    @property
+    def key_limit(self) -> int:
+        """Most feed keys one message to or from this peer may name (and most keys offered by it that the
+        rules keep): :data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE` (256), or the connection's
+        channel limit (16 384) when both peers listed the ``hyperparty/many-feeds`` extension — a
+        connection that can carry the feeds may name them.  The store's ``max_feeds`` still bounds what is
+        admitted."""
+        if self.stream.many_feeds_negotiated:
+            return max(limits.MAX_KEYS_PER_MESSAGE, self.stream.channel_limit)
+        return limits.MAX_KEYS_PER_MESSAGE
+
+    @property
+    def feed_room(self) -> int:
+        """Feeds this connection can carry besides the party's own channel (255 with a JS peer)."""
+        return max(0, self.stream.channel_limit - 1)
+
+    def report_overflow(self, keys: list[bytes], why: str, *, quiet: bool = False) -> None:
+        """Feeds ``keys`` are left out of this connection (no room for them, see :attr:`feed_room`): never
+        silently — they are added to :attr:`overflow`, the party emits ``overflow`` (peer, keys) and a
+        warning is logged on ``hyperparty.net`` (with ``quiet``, only the first time for this peer)."""
+        if not keys:
+            return
+        keys = [bytes(k) for k in keys]
+        self.overflow.extend(keys)
+        if not quiet or not self._overflow_logged:
+            netlog.warning("%d feed(s) left out of the connection to %r: %s", len(keys), self, why)
+        self._overflow_logged = True
+        self.party.emit("overflow", self, keys)
 
     @property
     def replicated_keys(self) -> list[bytes]:

@@ -85,11 +85,15 @@ Party (:mod:`hyperparty.party`), per peer
 * party messages held before the remote's handshake: 16 (one more drops the connection);
 * ephemeral messages: value <= 64 KiB, at most 32 a second (burst 64); others are dropped (a log line a
   second at most);
-* ``IntroduceFeeds``/multifeed offers: <= 256 keys per message (more: the message is refused); <= 32 new
-  feeds a peer made us create that have no verified block yet (multifeed, which shares everything: the
-  store's limit); a party's store holds <= 200 feeds, so one connection never needs more than the 256
-  channels a stream has; feeds created for an introduction and still empty when their introducer leaves
-  are discarded, on disk too; multifeed keeps <= 256 keys offered by and requested from a peer.
+* ``IntroduceFeeds``/multifeed requests: <= 256 keys per message (more: the message is refused), or up to
+  the connection's channel limit (16 384) with a peer that negotiated ``hyperparty/many-feeds``
+  (``Peer.key_limit``); <= 32 new feeds a peer made us create that have no verified block yet (multifeed,
+  which shares everything: the store's limit); a party's store holds <= 200 feeds by default
+  (``FeedStore(max_feeds=...)`` raises it), so one connection never needs more than the 256 channels a
+  stream has; feeds created for an introduction and still empty when their introducer leaves are
+  discarded, on disk too; multifeed offers and keeps what one connection can carry (255 keys offered
+  either way with a peer held to 256 channels, more after negotiating many feeds), reporting the feeds
+  it leaves out (the party's ``overflow`` event).
 * ``IntroduceFeeds``/``Request`` without a ``Transaction`` are refused (the connection is dropped).
 """
 

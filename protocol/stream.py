@@ -279,6 +279,19 @@ class ProtocolStream(EventEmitter):
     def closed(self) -> bool:
         return self.destroyed
 
+    @property
+    def channel_limit(self) -> int:
+        """Channels this connection can carry, the first one included: ``max_feeds`` (256, JS's limit),
+        raised to :data:`~hyperparty.protocol.limits.MAX_FEEDS_NEGOTIATED` (16 384) once the remote's
+        handshake listed :data:`MANY_FEEDS_EXTENSION` and this stream was made with ``many_feeds=True``.
+        Before the remote's handshake it is the lower value."""
+        return self.max_feeds
+
+    @property
+    def many_feeds_negotiated(self) -> bool:
+        """Whether both peers listed :data:`MANY_FEEDS_EXTENSION` (known once the remote's handshake came)."""
+        return self.many_feeds and MANY_FEEDS_EXTENSION in self.remote_extensions
+
     def remote_supports(self, name: str) -> bool:
         """Whether both sides listed extension ``name`` in their handshakes."""
         return name in self._local_ext_ids and name in self.remote_extensions
@@ -742,7 +755,7 @@ class ProtocolStream(EventEmitter):
         self.remote_user_data = msg.user_data
         self.remote_ack = bool(msg.ack)
         self.remote_extensions = list(msg.extensions)
-        if self.many_feeds and MANY_FEEDS_EXTENSION in self.remote_extensions:
+        if self.many_feeds_negotiated:
             self.max_feeds = max(self.max_feeds, limits.MAX_FEEDS_NEGOTIATED)
         self.emit("handshake")
         for ch in list(self.channels):

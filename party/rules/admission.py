@@ -3,7 +3,9 @@
 A rule set that opens replicas for keys a remote names (an ``IntroduceFeeds``, a multifeed
 ``REPLICATE_FEEDS``) asks :meth:`Admission.admit` instead of calling ``store.add`` itself:
 
-* a message naming more than ``per_message`` keys is refused whole (:data:`MAX_KEYS_PER_MESSAGE`);
+* a message naming more than ``per_message`` keys (:data:`MAX_KEYS_PER_MESSAGE`), or more than the peer's
+  :attr:`~hyperparty.party.peer.Peer.key_limit` when that is higher (a connection that negotiated many
+  feeds), is refused whole;
 * a key the store already has is admitted (it costs nothing new);
 * a new key is admitted while the introducing peer has fewer than ``per_peer`` *unproven* feeds (created
   for its introductions, no verified block yet; :data:`MAX_UNPROVEN_PER_PEER`) and the store is not full
@@ -66,9 +68,9 @@ class Admission:
 
     async def admit(self, peer: "Peer", keys: list[bytes], *, what: str = "introduced") -> list["Feed"]:
         """The feeds to replicate for ``keys`` introduced by ``peer`` (refused ones left out)."""
-        if len(keys) > self.per_message:
+        if len(keys) > self.per_message and len(keys) > peer.key_limit:
             netlog.warning("refused %d feeds %s by %r at once (at most %d per message)",
-                           len(keys), what, peer, self.per_message)
+                           len(keys), what, peer, max(self.per_message, peer.key_limit))
             return []
         async with self._lock:
             return await self._admit(peer, keys, what)

@@ -10,9 +10,11 @@
   emitted, one per message); it is introduced again and replicated once a record authorizing it arrives.
   A channel the remote opens for a feed that is not authorized is refused (``find_feed`` returns None) with
   the same error event.
-* Bounds: an ``IntroduceFeeds`` naming more than
-  :data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE` keys is refused whole; authorized feeds are
-  stored up to the store's ``max_feeds`` (the rest are logged and left out).
+* Bounds: an ``IntroduceFeeds`` naming more than the peer's
+  :attr:`~hyperparty.party.peer.Peer.key_limit` keys (:data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE`,
+  or the channel limit of a connection that negotiated many feeds) is refused whole, so introductions are
+  sent in pieces of at most that many; authorized feeds are stored up to the store's ``max_feeds`` (the rest
+  are logged and left out); feeds past the connection's channels are reported (the party's ``overflow``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Coroutine
 
 from ...crypto import discovery_key as make_discovery_key
 from ...feeds.hypercore import Hypercore
-from ...protocol import limits
 from ..errors import UnauthorizedFeed
 from ..feed_store import FeedStore, StoreFull
 from .base import Rules
@@ -184,8 +185,9 @@ class AuthorizedWritersRules(Rules):
             self._watch(core)
             await peer.replicate(core)
             fresh.append(core.key)
-        if fresh:
-            await peer.introduce_feeds(fresh)
+        step = peer.key_limit  # what one message may name for this peer (the remote refuses more)
+        for start in range(0, len(fresh), step):
+            await peer.introduce_feeds(fresh[start:start + step])
 
     # -- hooks -----------------------------------------------------------------------------------------
 
@@ -198,9 +200,9 @@ class AuthorizedWritersRules(Rules):
         await self._share(peer)
 
     async def on_introduce_feeds(self, peer: "Peer", keys: list[bytes]) -> None:
-        if len(keys) > limits.MAX_KEYS_PER_MESSAGE:
+        if len(keys) > peer.key_limit:
             netlog.warning("refused %d feeds introduced by %r at once (at most %d per message)",
-                           len(keys), peer, limits.MAX_KEYS_PER_MESSAGE)
+                           len(keys), peer, peer.key_limit)
             return None
         refused = [bytes(k) for k in keys if len(k) == 32 and not self.is_authorized(k)]
         if refused:

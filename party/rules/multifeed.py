@@ -16,11 +16,20 @@ A party with these rules talks to a real JS multifeed 4.3.0 peer (shared/spec/mu
 
 Feeds live in a :class:`~hyperparty.party.feed_store.FeedStore`, which uses multifeed's directory layout.
 
-Bounds (beyond JS, which keeps whatever it is offered): a ``MANIFEST`` or ``REQUEST_FEEDS`` naming more than
-:data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE` keys is refused, the keys offered by and requested
-from one peer are kept as sets of at most that many, and the keys to replicate go through an
-:class:`~.admission.Admission` (the store's ``max_feeds``; a peer's feeds that never got a block are
-discarded when it leaves).
+Bounds (beyond JS, which keeps whatever it is offered): one connection offers and accepts at most as many
+feeds as its channels can carry beside the encryption key's (:meth:`MultifeedRules._room`: 255 with a JS
+peer or any peer without the ``hyperparty/many-feeds`` extension — JS destroys the whole stream past 256
+channels — and up to 16 383 between Python peers that negotiated it; never more than the store's
+``max_feeds``).  Our ``MANIFEST`` names our first
+feeds up to that room; of a remote's ``MANIFEST`` (a JS multifeed offers all its feeds in one) the first
+keys up to the room left (our own offer counts against it) are kept and requested.  Feeds left out either
+way are never a silent zero: they are reported (:meth:`Peer.report_overflow`: the party's ``overflow``
+event and a warning).  Which feeds is decided by store order, so another connection to the same peer
+leaves out the same ones (multifeed has no way to ask for "the others").  A ``REQUEST_FEEDS`` or ``REPLICATE_FEEDS``
+naming more than the peer's :attr:`~hyperparty.party.peer.Peer.key_limit` keys
+(:data:`~hyperparty.protocol.limits.MAX_KEYS_PER_MESSAGE`, or the channel limit after negotiating many
+feeds) is refused, and the keys to replicate go through an :class:`~.admission.Admission` (the store's
+``max_feeds``; a peer's feeds that never got a block are discarded when it leaves).
 """
 
 from __future__ import annotations
@@ -30,7 +39,6 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from ...protocol import limits
 from ..feed_store import FeedStore
 from .admission import Admission
 from .base import Rules
@@ -113,8 +121,20 @@ class MultifeedRules(Rules):
 
     async def handshake(self, peer: "Peer") -> None:
         keys = [core.key.hex() for core in self.store.feeds()]
+        room = self._room(peer)
+        keys, left = keys[:room], keys[room:]
         peer.state["local_offer"].extend(keys)
         peer.channel.extension(MANIFEST, _json({"keys": keys}))
+        if left:
+            peer.report_overflow([bytes.fromhex(k) for k in left], f"offered the first {room} feeds only")
+
+    def _room(self, peer: "Peer") -> int:
+        """Feeds one connection to ``peer`` offers and accepts: what its channels can carry beside the
+        encryption key's channel (255 with a JS peer, which destroys the whole stream past 256 channels),
+        at most the peer's key limit (16 384 between peers that negotiated many feeds) and at most what
+        the store may hold (its ``max_feeds``: keeping offers of feeds we could never store is pointless,
+        and a remote's offer is memory it makes us hold)."""
+        return min(peer.key_limit, peer.feed_room, self.store.max_feeds)
 
     async def on_peer_removed(self, peer: "Peer") -> None:
         if peer in self._peers:
@@ -140,16 +160,26 @@ class MultifeedRules(Rules):
             return
         if name == MANIFEST:
             keys = data.get("keys", []) if isinstance(data, dict) else []
-            if not isinstance(keys, list) or not self._few(peer, keys, name):
+            if not isinstance(keys, list):
                 return
             offer = peer.state["remote_offer"]
-            merged = set(offer) | {k for k in keys if isinstance(k, str) and _HEX_KEY.match(k)}
-            if len(merged) > limits.MAX_KEYS_PER_MESSAGE:
-                netlog.warning("ignored a %s from %r: it would offer more than %d feeds", name, peer,
-                               limits.MAX_KEYS_PER_MESSAGE)
-                return
-            offer[:] = sorted(merged)
-            await self._request_feeds(peer, keys)
+            known = set(offer)
+            # every key offered either way may take a channel: ours count against the room too
+            used = known | set(peer.state["local_offer"])
+            named = list(dict.fromkeys(k for k in keys if isinstance(k, str)))
+            fresh = [k for k in named if _HEX_KEY.match(k) and k not in known]
+            free = [k for k in fresh if k in used]  # keys we offered ourselves take no more channels
+            costly = [k for k in fresh if k not in used]
+            room = max(0, self._room(peer) - len(used))
+            fresh, left = free + costly[:room], costly[room:]
+            if left:  # a JS multifeed offers all its feeds at once: take what the connection can carry
+                peer.report_overflow([bytes.fromhex(k) for k in left],
+                                     f"its {name} offered more than the {self._room(peer)} feeds it can carry")
+            offer[:] = sorted(known | set(fresh))
+            kept = set(offer)
+            # like JS, request every key of the manifest (those we keep), even with none: the remote's
+            # non-live end waits for our REQUEST_FEEDS and answers it with REPLICATE_FEEDS
+            await self._request_feeds(peer, [k for k in named if k in kept])
         elif name == REQUEST_FEEDS:
             if not isinstance(data, list) or not self._few(peer, data, name):
                 return
@@ -166,16 +196,16 @@ class MultifeedRules(Rules):
 
     @staticmethod
     def _few(peer: "Peer", keys: list[Any], name: str) -> bool:
-        if len(keys) <= limits.MAX_KEYS_PER_MESSAGE:
+        if len(keys) <= peer.key_limit:
             return True
-        netlog.warning("ignored a %s from %r naming %d feeds (at most %d)", name, peer, len(keys),
-                       limits.MAX_KEYS_PER_MESSAGE)
+        netlog.warning("ignored a %s from %r naming %d feeds (at most %d)", name, peer, len(keys), peer.key_limit)
         return False
 
     async def _request_feeds(self, peer: "Peer", keys: list[Any]) -> None:
         wanted = [k for k in keys if isinstance(k, str) and k]
         requested = peer.state["requested"]
-        requested.extend(k for k in wanted if k not in requested)
+        already = set(requested)
+        requested.extend(k for k in wanted if k not in already)
         peer.channel.extension(REQUEST_FEEDS, _json(wanted))
 
     async def _replicate_feeds(self, peer: "Peer", keys: list[str]) -> None:
@@ -204,6 +234,9 @@ class MultifeedRules(Rules):
                 continue
             offered = set(peer.state["local_offer"]) | set(peer.state["remote_offer"])
             if key in offered:
+                continue
+            if len(offered) >= self._room(peer):
+                peer.report_overflow([core.key], "no room left for a new feed")
                 continue
             peer.state["local_offer"].append(key)
             peer.channel.extension(MANIFEST, _json({"keys": [key]}))
