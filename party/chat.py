@@ -68,7 +68,9 @@ class ChatNode:
         self.rules: Rules | None = None
         self.party: Party | None = None
         self._servers: list[TCPServer] = []
-        self._watched: set[bytes] = set()
+        # key -> the core object watched for it: a feed the store discarded (an unproven replica whose
+        # introducer left) and created anew for another connection is a new object, watched again
+        self._watched: dict[bytes, "Feed"] = {}
 
     async def __aenter__(self) -> "ChatNode":
         await self.start()
@@ -106,9 +108,9 @@ class ChatNode:
     # -- messages ------------------------------------------------------------------------------------
 
     def _watch(self, core: "Feed") -> None:
-        if not isinstance(core, Hypercore) or core is self.local or core.key in self._watched:
+        if not isinstance(core, Hypercore) or core is self.local or self._watched.get(core.key) is core:
             return  # chat messages are blocks of plain hypercores
-        self._watched.add(core.key)
+        self._watched[core.key] = core
         # report this session's blocks in seq order: from the first block not stored yet, each one once
         # every block before it is stored (blocks stored in an earlier session are not reported again)
         first = core.bitfield.first_missing(0, core.length) if core.length else 0

@@ -245,3 +245,28 @@ async def test_demo_exits_zero_and_shows_both_directions():
     converged = [x for x in lines if x["step"] == "converged"]
     assert converged and converged[0]["aliceRead"] and converged[0]["bobRead"]
     assert {x["by"] for x in lines if x["step"] == "received"} == {"alice", "bob"}
+
+
+async def test_a_replica_discarded_and_created_again_is_still_reported():
+    """An unproven replica is discarded when the peer that introduced it leaves (a duplicate connection
+    closed by discovery's rule) and created anew when the surviving connection introduces the key again:
+    the new core is watched too.  Before: the chat watched keys, not cores, and printed nothing for it."""
+    from hyperparty.feeds.hypercore import Hypercore
+    from hyperparty.feeds.hypercore.replicate import attach_sync
+    from hyperparty.protocol import ProtocolStream, pipe
+
+    writer = Hypercore(MemoryStorage())
+    await writer.ready()
+    got: list[tuple[bytes, int, bytes]] = []
+    async with ChatNode(MemoryStorage(), party_key=bytes(32),
+                        on_message=lambda key, seq, block: got.append((key, seq, block))) as node:
+        first = await node.store.add(writer.key)
+        await node.store.discard(first)
+        again = await node.store.add(writer.key)
+        assert again is not first
+        await writer.append([b"hello from alice"])
+        a, b = ProtocolStream(expected_feeds=1), ProtocolStream(expected_feeds=1)
+        attach_sync(writer, a, live=False)
+        attach_sync(again, b, live=False)
+        assert await asyncio.wait_for(pipe(a, b).wait(), 10) == (None, None)
+    assert got == [(writer.key, 0, b"hello from alice")]
