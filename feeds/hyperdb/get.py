@@ -7,8 +7,14 @@ node ("lock") has seen it (``lock.clock[node.feed] >= node.seq + 1``).  A worker
 yields its node (when its key equals the key, or always in prefix mode), then the pointers of the last
 bucket's slot (collisions / forks at the terminator).  Results come in callback order (see ``walk.py``).
 
-After the walk: without ``deletes``, outside prefix mode, when every result is a tombstone there is no
-result at all (when only some are, they are returned too).
+After the walk, a result that another result *of the same key* has seen (its clock covers the node) is
+dropped: it is an older version, not a conflict.  JS hyperdb 3.5.0 relies on the walk alone, whose head
+check only looks at the workers alive at that moment, so it can return such a stale version or not
+depending on the order of the heads (the writers' local ids, which differ from peer to peer): two peers
+holding the same entries then list different values.  Dropping superseded versions makes every peer
+answer the same; where JS's answer is not order-dependent it is unchanged.  Then, without ``deletes``,
+outside prefix mode, when every result is a tombstone there is no result at all (when only some are,
+they are returned too).
 """
 
 from __future__ import annotations
@@ -24,6 +30,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from .walk import ReadQueue
 
 __all__ = ["GetWalk"]
+
+
+def _drop_superseded(nodes: list[Node]) -> list[Node]:
+    """``nodes`` without those another node of the same key has seen (``clock[feed] >= seq + 1``)."""
+    out = []
+    for node in nodes:
+        feed, clock = node.feed, node.seq + 1
+        for other in nodes:
+            if other.key != node.key or (other.feed == feed and other.seq == node.seq):
+                continue
+            oc = other.clock
+            if feed < len(oc) and oc[feed] >= clock:
+                break
+        else:
+            out.append(node)
+    return out
 
 
 class _Worker:
@@ -95,7 +117,7 @@ class GetWalk:
         return True
 
     def finish(self) -> list[Node]:
-        results = self.results
+        results = _drop_superseded(self.results) if len(self.results) > 1 else self.results
         if not self.deletes and not self.prefixed and all(n.deleted for n in results):
             return []
         return results
