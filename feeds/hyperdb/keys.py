@@ -21,34 +21,25 @@ from functools import lru_cache
 
 from hyperparty.crypto import shorthash
 
+from ..hypertrie.path import BYTE_DIGITS, normalize_key, split_key
+
 __all__ = ["normalize", "segments", "path", "TERMINATE", "SEGMENT_DIGITS"]
 
 TERMINATE = 4
 SEGMENT_DIGITS = 32
 _ZERO_KEY = bytes(16)
 _TERM = bytes([TERMINATE])
-# byte -> its 4 digits, low bits first
-_DIGITS = [bytes([b & 3, (b >> 2) & 3, (b >> 4) & 3, b >> 6]) for b in range(256)]
 
 
-def normalize(key: str) -> str:
-    """The key as hyperdb stores it: one leading ``/`` removed."""
-    return key[1:] if key[:1] == "/" else key
-
-
-def segments(key: str) -> list[str]:
-    parts = key.split("/")
-    if parts[0] == "":
-        parts.pop(0)
-    if parts and parts[-1] == "":
-        parts.pop()
-    return parts
+# the same normalising and splitting as hypertrie 3 (one leading "/" dropped; empty ends dropped)
+normalize = normalize_key
+segments = split_key
 
 
 @lru_cache(maxsize=1 << 16)
 def _segment_digits(segment: str) -> bytes:
     h = shorthash(segment.encode("utf-8", "surrogatepass"), _ZERO_KEY)
-    d = _DIGITS
+    d = BYTE_DIGITS
     return b"".join([d[h[0]], d[h[1]], d[h[2]], d[h[3]], d[h[4]], d[h[5]], d[h[6]], d[h[7]]])
 
 

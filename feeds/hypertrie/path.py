@@ -22,13 +22,13 @@ from functools import lru_cache
 
 from hyperparty.crypto import shorthash
 
-__all__ = ["normalize_key", "split_key", "segment_digits", "key_path", "is_terminator", "END", "HASH_KEY"]
+__all__ = ["normalize_key", "split_key", "BYTE_DIGITS", "segment_digits", "key_path", "is_terminator", "END", "HASH_KEY"]
 
 HASH_KEY = bytes(16)
 END = 4
 
 # byte -> its four 2-bit digits, least significant pair first
-_BYTE_DIGITS = [bytes(((b >> 0) & 3, (b >> 2) & 3, (b >> 4) & 3, (b >> 6) & 3)) for b in range(256)]
+BYTE_DIGITS = [bytes(((b >> 0) & 3, (b >> 2) & 3, (b >> 4) & 3, (b >> 6) & 3)) for b in range(256)]
 _HIDDEN = (b"\x00", b"\x01")
 _END = b"\x04"
 
@@ -51,7 +51,7 @@ def split_key(key: str) -> list[str]:
 @lru_cache(maxsize=1 << 16)
 def segment_digits(segment: str) -> bytes:
     """The 32 path digits of one segment: its SipHash, two bits at a time, low bits of each byte first."""
-    return b"".join([_BYTE_DIGITS[b] for b in shorthash(segment.encode("utf-8"), HASH_KEY)])
+    return b"".join([BYTE_DIGITS[b] for b in shorthash(segment.encode("utf-8"), HASH_KEY)])
 
 
 @lru_cache(maxsize=1 << 14)

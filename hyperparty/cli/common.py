@@ -68,6 +68,18 @@ def add_storage_argument(parser: argparse.ArgumentParser, *, default: str | None
                         help=STORAGE_HELP + (f" (default: {default})" if default else ""))
 
 
+def key_value_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
+    """Arguments of a key/value command (``trie``/``db``): ``put`` -> STORAGE KEY VALUE, ``get``/``del`` ->
+    STORAGE KEY, ``list`` -> STORAGE [PREFIX]."""
+    add_storage_argument(parser)
+    if kind == "list":
+        parser.add_argument("prefix", metavar="PREFIX", nargs="?", default="")
+        return
+    parser.add_argument("key", metavar="KEY")
+    if kind == "put":
+        parser.add_argument("value", metavar="VALUE", help="stored as its UTF-8 bytes")
+
+
 @overload
 def parse_key(text: str, what: str = ...) -> bytes: ...
 @overload

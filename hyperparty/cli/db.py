@@ -30,6 +30,7 @@ Over TCP:
 from __future__ import annotations
 
 import argparse
+import functools
 import asyncio
 import contextlib
 import time
@@ -39,6 +40,7 @@ from .common import (
     CommandError,
     add_storage_argument,
     emit,
+    key_value_arguments,
     parse_host_port,
     parse_key,
     parse_storage,
@@ -305,17 +307,9 @@ def register(cli: "CommandLine") -> None:
     """Add the ``db`` group: put, get, del, list, authorize, info, serve, join."""
     cli.group(("db",), "hyperdb multi-writer databases: put, get, delete, list, authorize writers, serve, join")
 
-    def key_args(p: argparse.ArgumentParser) -> None:
-        add_storage_argument(p)
-        p.add_argument("key", metavar="KEY")
-
-    def put_args(p: argparse.ArgumentParser) -> None:
-        key_args(p)
-        p.add_argument("value", metavar="VALUE", help="stored as its UTF-8 bytes")
-
-    def list_args(p: argparse.ArgumentParser) -> None:
-        add_storage_argument(p)
-        p.add_argument("prefix", metavar="PREFIX", nargs="?", default="")
+    put_args = functools.partial(key_value_arguments, kind="put")
+    key_args = functools.partial(key_value_arguments, kind="key")
+    list_args = functools.partial(key_value_arguments, kind="list")
 
     def authorize_args(p: argparse.ArgumentParser) -> None:
         add_storage_argument(p)

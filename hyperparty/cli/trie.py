@@ -27,12 +27,14 @@ Keys of feeds are lowercase hex.  ``STORAGE`` is ``memory``, ``file:DIR`` or ``l
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import TYPE_CHECKING, Any
 
 from .common import (
     CommandError,
     add_storage_argument,
     emit,
+    key_value_arguments,
     parse_host_port,
     parse_key,
     parse_storage,
@@ -195,17 +197,9 @@ def register(cli: "CommandLine") -> None:
     """Add the ``trie`` group: ``put``, ``get``, ``del``, ``list``, ``info``, ``serve``, ``fetch``."""
     cli.group(("trie",), "hypertrie key/value stores: put, get, delete, list, serve and fetch over TCP")
 
-    def key_args(p: argparse.ArgumentParser) -> None:
-        add_storage_argument(p)
-        p.add_argument("key", metavar="KEY")
-
-    def put_args(p: argparse.ArgumentParser) -> None:
-        key_args(p)
-        p.add_argument("value", metavar="VALUE", help="stored as given (its UTF-8 bytes)")
-
-    def list_args(p: argparse.ArgumentParser) -> None:
-        add_storage_argument(p)
-        p.add_argument("prefix", nargs="?", default="", metavar="PREFIX")
+    put_args = functools.partial(key_value_arguments, kind="put")
+    key_args = functools.partial(key_value_arguments, kind="key")
+    list_args = functools.partial(key_value_arguments, kind="list")
 
     def serve_args(p: argparse.ArgumentParser) -> None:
         add_storage_argument(p, default="memory")
