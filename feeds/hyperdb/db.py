@@ -34,10 +34,10 @@ from . import keys, trie
 from .codecs import Codec, codec as make_codec
 from .errors import NotReadyError
 from .messages import HEADER_BLOCK, Entry, FeedRef, InflatedEntry
-from .node import Node, map_list
+from .node import Node, filter_heads, map_list
 from .put import PutWalk
 from .replication import Replicating
-from .view import DEFAULT, ReadView, filter_heads, reduce_first
+from .view import DEFAULT, ReadView, reduce_first
 from .walk import ReadQueue
 from .writer import Writer
 from .writers import CACHE_SIZE, MAX_OPEN_WRITERS, Writers

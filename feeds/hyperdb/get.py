@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .node import Node
+from .node import Node, filter_heads
 from .put import _mismatch
 from .trie import slot_pointers
 from .writer import BlockMissing
@@ -33,19 +33,12 @@ __all__ = ["GetWalk"]
 
 
 def _drop_superseded(nodes: list[Node]) -> list[Node]:
-    """``nodes`` without those another node of the same key has seen (``clock[feed] >= seq + 1``)."""
-    out = []
+    """``nodes`` (in their order) without those another node *of the same key* has seen."""
+    by_key: dict[str, list[Node]] = {}
     for node in nodes:
-        feed, clock = node.feed, node.seq + 1
-        for other in nodes:
-            if other.key != node.key or (other.feed == feed and other.seq == node.seq):
-                continue
-            oc = other.clock
-            if feed < len(oc) and oc[feed] >= clock:
-                break
-        else:
-            out.append(node)
-    return out
+        by_key.setdefault(node.key, []).append(node)
+    kept = {id(node) for group in by_key.values() for node in filter_heads(group)}
+    return [node for node in nodes if id(node) in kept]
 
 
 class _Worker:

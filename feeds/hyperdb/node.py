@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from . import trie as _trie
 from .trie import Trie
 
-__all__ = ["Node", "map_list"]
+__all__ = ["Node", "map_list", "filter_heads"]
 
 
 class Node:
@@ -146,3 +146,23 @@ def _is_identity(mapping: Sequence[Any]) -> bool:
         if v != i:
             return False
     return True
+
+
+def filter_heads(nodes: Sequence["Node | None"]) -> list["Node"]:
+    """Drop empty slots and every node another node's clock has seen (JS ``filterHeads``): a node
+    ``(feed, seq)`` is seen by ``other`` when ``other.clock[feed] >= seq + 1``.  The same entry twice (two
+    objects for one ``(feed, seq)``) does not hide itself."""
+    present = [n for n in nodes if n is not None]
+    out = []
+    for node in present:
+        clock = node.seq + 1
+        feed = node.feed
+        for other in present:
+            if other is node or (other.feed == feed and other.seq == node.seq):
+                continue
+            oc = other.clock
+            if feed < len(oc) and oc[feed] >= clock:
+                break
+        else:
+            out.append(node)
+    return out

@@ -9,7 +9,7 @@ list and diff results: ``map(node)`` per node, then ``reduce(a, b)`` folds a key
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from hyperparty.varint import VarintError
 from hyperparty.varint import decode as varint_decode
@@ -22,7 +22,7 @@ from .errors import InvalidVersionError, ReadOnlyCheckoutError, ReadTimeoutError
 from .get import GetWalk
 from .history import History, KeyHistory
 from .iterator import Iterator
-from .node import Node
+from .node import Node, filter_heads
 from .walk import ReadQueue
 from .watch import Watcher
 from .writer import BlockMissing
@@ -44,24 +44,6 @@ DEFAULT: Any = _Default()
 def reduce_first(a: Any, b: Any) -> Any:
     """The ``first_node=True`` reduce: keep the first node."""
     return a
-
-
-def filter_heads(nodes: Sequence[Node | None]) -> list[Node]:
-    """Drop empty slots and every node another node's clock has seen (JS ``filterHeads``)."""
-    present = [n for n in nodes if n is not None]
-    out = []
-    for node in present:
-        clock = node.seq + 1
-        feed = node.feed
-        for other in present:
-            if other is node:
-                continue
-            oc = other.clock
-            if feed < len(oc) and oc[feed] >= clock:
-                break
-        else:
-            out.append(node)
-    return out
 
 
 class ReadView:

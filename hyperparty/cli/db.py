@@ -30,9 +30,9 @@ Over TCP:
 from __future__ import annotations
 
 import argparse
-import functools
 import asyncio
 import contextlib
+import functools
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
