@@ -1,6 +1,6 @@
 """Random-access storage for feeds: one contract (:mod:`.base`), three backends.
 
-* ``memory`` — :class:`MemoryStorage`, bytearrays in a dict;
+* ``memory`` — :class:`MemoryStorage`, sparse 1 MiB-paged buffers in a dict;
 * ``file:DIR`` — :class:`FileStorage`, one directory per feed holding exactly the files JS hypercore 7
   writes (``key``, ``secret_key``, ``tree``, ``data``, ``bitfield``, ``signatures``);
 * ``lmdb:DIR`` — :class:`LmdbStorage`, many feeds in one LMDB environment, crash-safe per transaction.

@@ -1,13 +1,18 @@
-"""In-memory storage: each file is a ``bytearray`` (random-access-memory's counterpart).
+"""In-memory storage: each file is a sparse :class:`~.paged.PagedBuffer` (random-access-memory's counterpart).
 
 All namespaces of one :class:`MemoryStorage` tree share one ``dict`` mapping ``"prefix/name"`` to the
-file's ``bytearray``; a file appears in the dict when it is first written (``write``/``truncate``), so
+file's buffer; a file appears in the dict when it is first written (``write``/``truncate``), so
 ``exists`` follows the storage contract.  Passing an existing dict to :class:`MemoryStorage` reopens the
-files it holds (tests use this to "reopen" a feed or to copy files around).  ``readonly=True`` refuses
-every write (:class:`~.base.ReadOnlyError`).
+files it holds (tests use this to "reopen" a feed or to copy files around); its values may also be
+``bytes``/``bytearray``, which become buffers when the file is first used.  Buffers compare equal to the
+bytes they hold.  Like random-access-memory, a file is made of 1 MiB pages allocated on first write, so a
+write far past the end (the last block of a long feed arriving first) costs one page.  ``readonly=True``
+refuses every write (:class:`~.base.ReadOnlyError`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .base import (
     Buffer,
@@ -21,19 +26,21 @@ from .base import (
     namespace_of,
     split_path,
 )
+from .paged import PagedBuffer
 
-_EMPTY = bytearray()
+_EMPTY = PagedBuffer()
 
 
 class MemoryFile(RandomAccessFile):
-    """A random-access file held in a bytearray of the shared ``files`` dict (created on first write)."""
+    """A random-access file held in a :class:`~.paged.PagedBuffer` of the shared ``files`` dict (created on
+    first write)."""
 
     __slots__ = ("name", "namespace", "_files", "_closed", "_owner", "readonly")
 
     def __init__(
         self,
         name: str,
-        files: dict[str, bytearray],
+        files: dict[str, Any],  # PagedBuffer values (bytes/bytearray ones are converted on use)
         namespace: tuple[str, ...] = (),
         owner: OpenFiles | None = None,
         *,
@@ -55,56 +62,59 @@ class MemoryFile(RandomAccessFile):
         if self.readonly:
             raise ReadOnlyError(f"{self.name}: the storage was opened read-only")
 
-    def _buffer(self) -> bytearray:
+    def _buffer(self) -> PagedBuffer:
         buf = self._files.get(self.name)
         if buf is None:
-            buf = self._files[self.name] = bytearray()
+            buf = self._files[self.name] = PagedBuffer()
+        elif not isinstance(buf, PagedBuffer):
+            buf = self._files[self.name] = PagedBuffer(buf)
+        return buf
+
+    def _existing(self) -> PagedBuffer:
+        buf = self._files.get(self.name, _EMPTY)
+        if not isinstance(buf, PagedBuffer):
+            buf = self._buffer()
         return buf
 
     def read(self, offset: int, length: int) -> bytes:
         if self._closed:
             self._check()
-        buf = self._files.get(self.name, _EMPTY)
-        end = offset + length
+        buf = self._existing()
         if offset < 0 or length < 0:
             check_range(offset, length)
-        if end > len(buf):
-            raise OutOfRangeError(f"{self.name}: could not read {length} bytes at {offset} (size {len(buf)})")
-        return bytes(buf[offset:end])
+        if offset + length > buf.length:
+            raise OutOfRangeError(f"{self.name}: could not read {length} bytes at {offset} (size {buf.length})")
+        return buf.read(offset, length)
 
     def write(self, offset: int, data: Buffer) -> None:
         if self._closed or self.readonly:
             self._check_writable()
         if offset < 0:
             check_range(offset, 0)
-        buf = self._buffer()
-        if offset > len(buf):
-            buf.extend(bytes(offset - len(buf)))
-        buf[offset : offset + len(data)] = data
+        self._buffer().write(offset, data)
 
     def delete(self, offset: int, length: int) -> None:
         self._check_writable()
         check_range(offset, length)
         buf = self._files.get(self.name)
-        if buf is None or offset >= len(buf) or length == 0:
+        if buf is None or length == 0:
             return
-        if offset + length >= len(buf):
-            del buf[offset:]
+        buf = self._buffer()
+        if offset >= buf.length:
+            return
+        if offset + length >= buf.length:
+            buf.truncate(offset)
         else:
-            buf[offset : offset + length] = bytes(length)
+            buf.zero(offset, length)
 
     def truncate(self, length: int) -> None:
         self._check_writable()
         check_range(0, length)
-        buf = self._buffer()
-        if length < len(buf):
-            del buf[length:]
-        else:
-            buf.extend(bytes(length - len(buf)))
+        self._buffer().truncate(length)
 
     def size(self) -> int:
         self._check()
-        return len(self._files.get(self.name, _EMPTY))
+        return len(self._files.get(self.name, _EMPTY))  # bytes/bytearray values too
 
     def flush(self) -> None:
         self._check()
@@ -125,7 +135,7 @@ class MemoryStorage(NamespacedStorage):
 
     def __init__(
         self,
-        files: dict[str, bytearray] | None = None,
+        files: dict[str, Any] | None = None,
         prefix: str = "",
         *,
         readonly: bool = False,

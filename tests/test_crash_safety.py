@@ -524,7 +524,7 @@ class CrashingStorage(MemoryStorage):
 
 
 def copy_files(files: dict) -> dict:
-    return {name: bytearray(buf) for name, buf in files.items()}
+    return {name: bytearray(bytes(buf)) for name, buf in files.items()}
 
 
 async def verify_reopened(files: dict, old: int, new: int, expected_blocks) -> int:

@@ -33,7 +33,7 @@ from hyperparty.storage import (
     StorageError,
     open_storage,
 )
-from hyperparty.storage import lmdb_storage
+from hyperparty.storage import lmdb_storage, paged
 from hyperparty.storage.lmdb_storage import FORMAT_KEY, LMDB_PAGE_HEADER
 
 PAGE = 4096  # offsets below straddle 4 KiB and LMDB's 4080-byte pages alike
@@ -323,6 +323,29 @@ class TestMemoryStorage(StorageContract):
         MemoryStorage(files).sub("a").open("key").write(0, b"k")
         assert MemoryStorage(files).sub("a").open("key").read_all() == b"k"
         assert list(files) == ["a/key"]
+
+    def test_sparse_files_cost_only_their_pages(self):
+        """Like random-access-memory: a write far past the end allocates one page, not the gap."""
+        files: dict = {}
+        f = MemoryStorage(files).open("data")
+        f.write(1 << 40, b"far")
+        assert f.size() == (1 << 40) + 3 and f.read((1 << 40) - 2, 5) == b"\0\0far"
+        buf = files["data"]
+        assert len(buf.pages) == 1 and sum(map(len, buf.pages.values())) <= paged.PAGE_SIZE
+        f.delete(5, 1 << 39)
+        f.truncate(1 << 41)
+        assert len(buf.pages) == 1 and f.read((1 << 40) + 1, 2) == b"ar"
+        f.truncate(10)
+        assert f.read_all() == bytes(10) and not buf.pages
+
+    def test_bytes_values_are_taken_as_files(self):
+        """A dict of plain bytes (e.g. files copied from disk) opens as those files; buffers compare equal
+        to the bytes they hold."""
+        files: dict = {"key": b"k" * 32, "data": bytearray(b"abc")}
+        s = MemoryStorage(files)
+        assert s.open("key").read_all() == b"k" * 32
+        s.open("data").write(3, b"def")
+        assert files["data"] == b"abcdef" and bytes(files["data"]) == b"abcdef" and len(files["data"]) == 6
 
 
 class TestFileStorage(StorageContract):
@@ -622,6 +645,23 @@ class LmdbMachine(StorageMachine):
 
 TestMemoryModel = MemoryMachine.TestCase
 TestMemoryModel.settings = MACHINE_SETTINGS
+class SmallPagesMemoryMachine(StorageMachine):
+    """The memory backend with 64-byte pages, so random offsets cross page edges and land in holes."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._saved = (paged.PAGE_SHIFT, paged.PAGE_SIZE, paged._MASK)
+        paged.PAGE_SHIFT, paged.PAGE_SIZE, paged._MASK = 6, 64, 63
+        super().__init__()
+
+    def teardown(self) -> None:
+        super().teardown()
+        paged.PAGE_SHIFT, paged.PAGE_SIZE, paged._MASK = self._saved
+
+
+TestSmallPagesMemoryModel = SmallPagesMemoryMachine.TestCase
+TestSmallPagesMemoryModel.settings = settings(max_examples=150, stateful_step_count=20, deadline=None)
 TestFileModel = FileMachine.TestCase
 TestFileModel.settings = MACHINE_SETTINGS
 TestLmdbModel = LmdbMachine.TestCase
