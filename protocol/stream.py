@@ -249,6 +249,7 @@ class ProtocolStream(EventEmitter):
         self._drained: list[Callable[[], None]] = []  # when_drained callbacks
         self._drain_scheduled = False
         self._output_listener: Callable[[], None] | None = None
+        self._push: Callable[[], None] | None = None
         self._input_listener: Callable[[], None] | None = None
         #: ``schedule(fn)`` runs ``fn`` soon, after the current call returns (a transport sets its loop's
         #: ``call_soon``); None runs deferred work before the call that deferred it returns.
@@ -311,6 +312,20 @@ class ProtocolStream(EventEmitter):
         self._output_listener = fn
         if fn is not None and self.wire.pending():
             fn()
+
+    def set_push(self, fn: Callable[[], None] | None) -> None:
+        """``fn()`` takes the queued output (:meth:`data_to_send`) and hands it to the connection at once,
+        or does nothing when the connection's own buffer is already full.  Transports set it; see
+        :meth:`push`."""
+        self._push = fn
+
+    def push(self) -> None:
+        """Hand the queued output to the transport now, before a long piece of work (e.g. storing a
+        received chunk after the Requests that refill the pipeline): the remote works on it meanwhile,
+        instead of waiting until the current input is processed.  Does nothing without a transport hook
+        (:meth:`set_push`) or output."""
+        if self._push is not None and not self.destroyed and self.wire.pending():
+            self._push()
 
     def data_to_send(self) -> bytes:
         data = self.wire.data_to_send()

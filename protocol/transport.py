@@ -6,7 +6,9 @@ The stream itself does no I/O; these move its bytes:
   ``stream.receive`` only while ``stream.wants_input`` (the stream stops taking input while its output is
   over budget, while a handler holds it, or while it is still working through earlier input in slices), so
   a peer that sends faster than we can answer waits in its own socket buffers, not in our memory.  Queued
-  output is taken with ``stream.data_to_send``, written and *drained* before more is taken.  The keep-alive
+  output is taken with ``stream.data_to_send``, written and *drained* before more is taken; a handler's
+  ``stream.push()`` writes at once (while the socket's buffer holds less than :data:`PUSH_BUFFER`), so
+  Requests sent before a long piece of work reach the remote meanwhile.  The keep-alive
   clock ticks every ``timeout / 4`` s; the three tasks (read, write, tick) are supervised together: the
   first to fail ends the stream with its error, and an error that is not a network failure is logged as
   a bug.  A finalized stream sends EOF, waits (bounded) for the remote's EOF and closes; a destroyed one
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 netlog = logging.getLogger("hyperparty.net")
 
 READ_SIZE = 256 * 1024
+PUSH_BUFFER = 256 * 1024  # stream.push() writes at once only while the socket's buffer holds less
 EOF_WAIT = 2.0
 _RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
@@ -66,6 +69,14 @@ async def run_stream(
     stream.set_output_listener(wake_write.set)
     stream.set_input_listener(wake_read.set)
     transport = writer.transport
+
+    def push() -> None:  # stream.push(): write at once unless the socket's buffer is already backed up
+        if not transport.is_closing() and transport.get_write_buffer_size() < PUSH_BUFFER:
+            data = stream.data_to_send()
+            if data:
+                writer.write(data)
+
+    stream.set_push(push)
 
     async def flush() -> None:
         data = stream.data_to_send()
@@ -127,6 +138,7 @@ async def run_stream(
     finally:
         stream.set_output_listener(None)
         stream.set_input_listener(None)
+        stream.set_push(None)
         for t in tasks:
             t.cancel()
         await _settle(tasks)

@@ -70,16 +70,12 @@ class MemoryFile(RandomAccessFile):
             buf = self._files[self.name] = PagedBuffer(buf)
         return buf
 
-    def _existing(self) -> PagedBuffer:
-        buf = self._files.get(self.name, _EMPTY)
-        if not isinstance(buf, PagedBuffer):
-            buf = self._buffer()
-        return buf
-
     def read(self, offset: int, length: int) -> bytes:
         if self._closed:
             self._check()
-        buf = self._existing()
+        buf = self._files.get(self.name, _EMPTY)
+        if buf.__class__ is not PagedBuffer:
+            buf = self._buffer()
         if offset < 0 or length < 0:
             check_range(offset, length)
         if offset + length > buf.length:
@@ -91,7 +87,10 @@ class MemoryFile(RandomAccessFile):
             self._check_writable()
         if offset < 0:
             check_range(offset, 0)
-        self._buffer().write(offset, data)
+        buf = self._files.get(self.name)
+        if buf.__class__ is not PagedBuffer:
+            buf = self._buffer()
+        buf.write(offset, data)
 
     def delete(self, offset: int, length: int) -> None:
         self._check_writable()

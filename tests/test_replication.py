@@ -217,3 +217,57 @@ async def test_unrequested_data_is_dropped_with_unhave(monkeypatch):
     await asyncio.sleep(0.05)
     assert not r.has(2) and not b.destroyed
     assert unhaves == [2]
+
+
+def shuttle(a, b, rounds: int = 10_000) -> None:
+    """Move bytes between two sans-IO streams until neither has anything to send (or one ended)."""
+    for _ in range(rounds):
+        da, db = a.data_to_send(), b.data_to_send()
+        if not da and not db:
+            return
+        if da:
+            b.receive(da)
+        if db:
+            a.receive(db)
+
+
+async def test_fetcher_refills_and_pushes_requests_before_storing_a_chunk():
+    """The Requests that refill the pipeline leave before the received chunk is verified and stored, so
+    the uploader answers them meanwhile (replicate.py, ``on_batch_end``)."""
+    w = await writer_with([bytes([i]) * 1024 for i in range(200)])
+    r = await reader_of(w, max_requests=16)
+    ws, rs = w.replicate(), r.replicate()
+    seen = []
+
+    def push() -> None:
+        [peer] = r.peers
+        pending = [item[0] for item in peer._pending]
+        seen.append((len(pending), sum(r.has(i) for i in pending), len(peer.inflight)))
+        ws.receive(rs.data_to_send())  # the remote gets the Requests now
+
+    rs.set_push(push)
+    shuttle(ws, rs)
+    assert ws.destroyed and rs.destroyed and ws.error is None and rs.error is None
+    assert r.downloaded() == 200 and [await r.get(i) for i in (0, 199)] == [bytes([0]) * 1024, bytes([199]) * 1024]
+    assert seen, "the fetcher never pushed its refill"
+    assert all(n and stored == 0 for n, stored, _ in seen)  # pushed while the chunk was still unstored
+    assert max(inflight for _, _, inflight in seen) == 16  # the pipeline was full again before storing
+
+
+async def test_uploader_pushes_data_while_it_answers_a_chunk_of_requests():
+    w = await writer_with([bytes([i]) * 1024 for i in range(64)])
+    r = await reader_of(w, max_requests=16)
+    ws, rs = w.replicate(), r.replicate()
+    uploads: list[int] = []
+    w.on("upload", lambda i, d, peer: uploads.append(i))
+    pushed_at: list[int] = []
+
+    def push() -> None:
+        pushed_at.append(len(uploads))
+        rs.receive(ws.data_to_send())
+
+    ws.set_push(push)
+    shuttle(ws, rs)
+    assert r.downloaded() == 64 and ws.error is None
+    # Requests arrive 16 at a time; every ~8 KiB of Data (7 blocks of 1 KiB) leaves before the rest
+    assert len(pushed_at) >= 64 // 16 and any(n % 16 for n in pushed_at), pushed_at

@@ -15,8 +15,11 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
 * a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; the
   ``Data`` of one received chunk are queued and verified and stored together by ``core.put_many`` when
   the chunk ends (or before the next message of another kind): one storage transaction, one bitfield
-  flush, one round of events per chunk.  Any verification error destroys the whole stream, as in JS
-  (the blocks verified before it are kept, nothing of the bad one is written);
+  flush, one round of events per chunk.  Before storing them the peer refills its pipeline and hands
+  the new Requests to the transport (``stream.push``), and an uploader pushes its Data every
+  :data:`UPLOAD_PUSH_BYTES`, so the two peers work at the same time instead of taking turns.  Any
+  verification error destroys the whole stream, as in JS (the blocks verified before it are kept,
+  nothing of the bad one is written);
 * non-live: when every selected block is local the downloader sends ``Info{uploading: true,
   downloading: false}``; the uploader answers ``Info{false, false}`` and both close their channel
   (``expected_feeds`` then finalizes the stream).  Live: nothing ends, new appends flow as ``Have``s.
@@ -64,6 +67,10 @@ DEFAULT_MAX_REQUESTS = 128
 INITIAL_REQUESTS = 16
 INFLIGHT_BYTES = 1 << 20
 MAX_INFLIGHT_WANTS = 16
+# The uploader hands its Data to the transport every UPLOAD_PUSH_BYTES (``stream.push``) instead of after
+# the whole received chunk of Requests, so both peers work at once (100 000 x 1 KiB between two Python
+# peers on 2 cores: about 6.7 s without, 5.4 s at 8 KiB, no clear gain below that; a noisy measure).
+UPLOAD_PUSH_BYTES = 8192
 REQUEST_TICKS = 6
 MAX_REMOTE_RUNS = limits.MAX_REMOTE_RUNS  # runs of remote blocks we track per peer before calling the peer hostile
 MAX_BITFIELD_BYTES = WANT_WINDOW // 8 * 16  # a Have bitfield never needs more than 16 windows
@@ -120,6 +127,7 @@ class ReplicationPeer:
         self._needs_update = False
         # Data of the chunk being received, stored together at the end of the chunk
         self._pending: list[PutItem] = []
+        self._settled = False  # the pending Data were taken off the in-flight list (see _settle)
         # Requests/Wants that arrived while the stream's output was over its budget, served as it drains
         self._deferred: deque[Any] = deque()
 
@@ -154,6 +162,7 @@ class ReplicationPeer:
             except HypercoreError as exc:
                 log.debug("%r: Data received before the close did not verify: %r", self, exc)
         self._pending = []
+        self._settled = False
         if self.closed:
             return
         self.closed = True
@@ -396,6 +405,8 @@ class ReplicationPeer:
             self.remote_length = index + 1
         assert self.channel is not None  # messages arrive on an open channel
         self.channel.send(m.Data(index, value, proof.nodes, proof.signature))
+        if self.stream.wire.pending() >= UPLOAD_PUSH_BYTES:
+            self.stream.push()  # the fetcher starts on these while we answer the rest of its Requests
         stats = core.stats
         stats["uploaded_blocks"] += 1
         if value is not None:
@@ -414,6 +425,23 @@ class ReplicationPeer:
             return
         self._pending.append((index, value, msg.nodes, msg.signature))
 
+    def _settle(self) -> None:
+        """The queued Data answer their Requests: they leave the in-flight list (the blocks stay reserved
+        until they are stored), so the pipeline can be refilled before they are stored."""
+        if self._settled:
+            return
+        self._settled = True
+        inflight = self.inflight
+        for item in self._pending:
+            index = item[0]
+            if inflight and inflight[0][1] == index:  # answers come back in request order
+                del inflight[0]
+            else:
+                for k, req in enumerate(inflight):
+                    if req[1] == index:
+                        del inflight[k]
+                        break
+
     def _apply_data(self) -> None:
         """Verify and store the queued Data as one batch (``Hypercore.put_many``: one transaction, one
         bitfield flush, one round of events), then account for them (in-flight requests, pipeline depth,
@@ -421,15 +449,20 @@ class ReplicationPeer:
         items = self._pending
         if not items:
             return
+        self._settle()
         self._pending = []
+        self._settled = False
         core = self.core
-        core.put_many(items, from_peer=self)
+        reserved = core.reserved
+        try:
+            core.put_many(items, from_peer=self)
+        finally:
+            for item in items:
+                reserved.set(item[0], False)
         if self.closed:
             return
         channel = self.channel
         assert channel is not None  # the channel is open while the peer is not closed
-        inflight = self.inflight
-        reserved = core.reserved
         ack = self.remote_ack
         total = 0
         counted = 0
@@ -439,14 +472,6 @@ class ReplicationPeer:
                 counted += 1
                 if ack:
                     channel.have(index, 1, ack=True)
-            if inflight and inflight[0][1] == index:  # answers come back in request order
-                del inflight[0]
-            else:
-                for k, req in enumerate(inflight):
-                    if req[1] == index:
-                        del inflight[k]
-                        break
-            reserved.set(index, False)
         if counted:
             size = total / counted + 64  # + per-message overhead
             avg = self._avg_size = size if not self._avg_size else 0.9 * self._avg_size + 0.1 * size
@@ -455,6 +480,14 @@ class ReplicationPeer:
 
     def on_batch_end(self, channel: Channel) -> None:
         try:
+            if self._pending and self.downloading and not self.closed:
+                # refill the pipeline before storing the chunk, and hand the Requests to the transport
+                # now: the remote answers them while we verify and store
+                self._settle()
+                if len(self.inflight) < self.limit and self.ready_done:
+                    while self._update():
+                        pass
+                    self.stream.push()
             self._apply_data()
         except (HypercoreError, RLEError) as exc:
             self.destroy(exc)
