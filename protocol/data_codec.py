@@ -1,5 +1,5 @@
-"""One-pass decoding of the hottest message, ``Data`` (one per replicated block); compiled with mypyc
-when available (see :mod:`hyperparty._native`).
+"""One-pass encoding and decoding of the hottest message, ``Data`` (one per replicated block); compiled
+with mypyc when available (see :mod:`hyperparty._native`).
 
 Layout (protobuf): ``08 index`` | ``12 len value`` | ``1a len node`` (repeated; node = ``08 index``
 ``12 20 hash[32]`` ``18 size``) | ``22 len signature``.  :func:`decode_data` handles payloads written
@@ -7,13 +7,71 @@ like that (what hypercore writes) and returns ``None`` for anything else — unk
 order fields, multi-byte tags, a node whose hash is not 32 bytes, truncation — so the caller falls back to
 the generic decoder (which decides whether the payload is valid at all).  Nodes come back as ``node_type``
 tuples ``(index, hash, size)``, checked well-formed, so they go to ``Hypercore.put_many`` unchanged.
+
+:func:`encode_data_into` writes a whole Data frame in that layout (absent fields left out), byte for byte
+what the generic encoder writes.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["decode_data"]
+__all__ = ["decode_data", "encode_data_into"]
+
+
+def _put_varint(out: bytearray, n: int) -> None:
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _varint_size(n: int) -> int:
+    return 1 if n < 0x80 else (n.bit_length() + 6) // 7
+
+
+def encode_data_into(
+    out: bytearray, header: int, index: int, value: bytes | None, nodes: list[Any], signature: bytes | None
+) -> None:
+    """Append the frame of a Data message to ``out``: ``varint(length) varint(header)`` and the payload,
+    the block's bytes copied once.  ``nodes`` are ``(index, hash, size)`` tuples; fields in number order,
+    ``None`` ones left out, each node as ``08 index 12 len hash 18 size``."""
+    size = _varint_size(header) + 1 + _varint_size(index)
+    if value is not None:
+        size += 1 + _varint_size(len(value)) + len(value)
+    node_sizes: list[int] = []
+    for node in nodes:
+        h = len(node[1])
+        n = 3 + _varint_size(node[0]) + _varint_size(h) + h + _varint_size(node[2])
+        node_sizes.append(n)
+        size += 1 + _varint_size(n) + n
+    if signature is not None:
+        size += 1 + _varint_size(len(signature)) + len(signature)
+    _put_varint(out, size)
+    _put_varint(out, header)
+    out.append(0x08)
+    _put_varint(out, index)
+    if value is not None:
+        out.append(0x12)
+        _put_varint(out, len(value))
+        out += value
+    k = 0
+    for node in nodes:
+        out.append(0x1A)
+        _put_varint(out, node_sizes[k])
+        k += 1
+        out.append(0x08)
+        _put_varint(out, node[0])
+        out.append(0x12)
+        node_hash = node[1]
+        _put_varint(out, len(node_hash))
+        out += node_hash
+        out.append(0x18)
+        _put_varint(out, node[2])
+    if signature is not None:
+        out.append(0x22)
+        _put_varint(out, len(signature))
+        out += signature
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:

@@ -41,6 +41,7 @@ from .. import protobuf as pb
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 from .data_codec import decode_data as _fast_decode_data
+from .data_codec import encode_data_into as _encode_data_into
 
 __all__ = [
     "Feed", "Handshake", "Info", "Have", "Unhave", "Want", "Unwant", "Request", "Cancel", "Data", "Node",
@@ -203,53 +204,15 @@ def encode(message: Any) -> bytes:
     return bytes(out)
 
 
-def _varint_size(n: int) -> int:
-    return 1 if n < 0x80 else (n.bit_length() + 6) // 7
-
-
 def frame_data_into(out: bytearray, header: int, msg: Data) -> None:
     """Append the whole frame of a Data message — ``varint(length) varint(header)`` and the payload — to
     ``out`` with no intermediate buffer (the block's bytes are copied once, into ``out``).
 
     The bytes are exactly those of the generic encoder (a property test checks it): fields in number
-    order, absent ones (None) left out, each node as ``08 index 12 len hash 18 size``.
+    order, absent ones (None) left out, each node as ``08 index 12 len hash 18 size``
+    (:func:`.data_codec.encode_data_into`, compiled with the hot path).
     """
-    index = msg.index
-    value = msg.value
-    signature = msg.signature
-    nodes = msg.nodes
-    size = _varint_size(header) + 1 + _varint_size(index)
-    if value is not None:
-        size += 1 + _varint_size(len(value)) + len(value)
-    node_sizes = []
-    for node in nodes:
-        n = 3 + _varint_size(node.index) + _varint_size(len(node.hash)) + len(node.hash) + _varint_size(node.size)
-        node_sizes.append(n)
-        size += 1 + _varint_size(n) + n
-    if signature is not None:
-        size += 1 + _varint_size(len(signature)) + len(signature)
-    encode_into(out, size)
-    encode_into(out, header)
-    out.append(0x08)
-    encode_into(out, index)
-    if value is not None:
-        out.append(0x12)
-        encode_into(out, len(value))
-        out += value
-    for node, n in zip(nodes, node_sizes):
-        out.append(0x1A)
-        encode_into(out, n)
-        out.append(0x08)
-        encode_into(out, node.index)
-        out.append(0x12)
-        encode_into(out, len(node.hash))
-        out += node.hash
-        out.append(0x18)
-        encode_into(out, node.size)
-    if signature is not None:
-        out.append(0x22)
-        encode_into(out, len(signature))
-        out += signature
+    _encode_data_into(out, header, msg.index, msg.value, msg.nodes, msg.signature)
 
 
 def _decode_data(payload: Any) -> Data | None:
