@@ -118,7 +118,8 @@ class ReplicationPeer:
         self.remote_tree: TreeIndex | None = None
         self.wants: set[int] | None = set()
         self.inflight_wants = 0
-        self.inflight: list[list[int]] = []  # [ticks, index, bytes, hash]
+        # requests in flight by block index, oldest first: [ticks, index, bytes, hash]
+        self.inflight: dict[int, list[int]] = {}
         self.ready_done = False
         self.closed = False
         self._end_called = False
@@ -171,8 +172,8 @@ class ReplicationPeer:
         core = self.core
         if self in core.peers:
             core.peers.remove(self)
-        for req in self.inflight:
-            core.reserved.set(req[1], False)
+        for index in self.inflight:
+            core.reserved.set(index, False)
         self.inflight.clear()
         self.remote_want = False
         if self.ready_done and not core.closed:
@@ -277,13 +278,13 @@ class ReplicationPeer:
     def on_tick(self, channel: Channel) -> None:
         if not self.inflight or self.closed or self.core.closed:
             return
-        req = self.inflight[0]
+        req = next(iter(self.inflight.values()))  # the oldest
         req[0] -= 1
         if req[0] > 0:
             return
         index = req[1]
         if self.core.has(index) and not req[3]:
-            self.inflight.pop(0)
+            del self.inflight[index]
             self.core.reserved.set(index, False)
             return
         self.destroy(RequestTimeout())
@@ -353,10 +354,10 @@ class ReplicationPeer:
         end = msg.start + length
         self.remote_has.remove(msg.start, end)
         # a request for a block the remote no longer has is never answered: forget it (do not time out)
-        gone = [req for req in self.inflight if msg.start <= req[1] < end]
-        for req in gone:
-            self.inflight.remove(req)
-            self.core.reserved.set(req[1], False)
+        gone = [index for index in self.inflight if msg.start <= index < end]
+        for index in gone:
+            del self.inflight[index]
+            self.core.reserved.set(index, False)
         self.update()
 
     def _on_info(self, msg: m.Info) -> None:
@@ -431,16 +432,9 @@ class ReplicationPeer:
         if self._settled:
             return
         self._settled = True
-        inflight = self.inflight
+        pop = self.inflight.pop
         for item in self._pending:
-            index = item[0]
-            if inflight and inflight[0][1] == index:  # answers come back in request order
-                del inflight[0]
-            else:
-                for k, req in enumerate(inflight):
-                    if req[1] == index:
-                        del inflight[k]
-                        break
+            pop(item[0], None)
 
     def _apply_data(self) -> None:
         """Verify and store the queued Data as one batch (``Hypercore.put_many``: one transaction, one
@@ -602,7 +596,7 @@ class ReplicationPeer:
     def _request(self, index: int, bytes_: int, hash_: bool) -> None:
         core = self.core
         core.reserved.set(index, True)
-        self.inflight.append([REQUEST_TICKS, index, bytes_, hash_])
+        self.inflight[index] = [REQUEST_TICKS, index, bytes_, hash_]
         assert self.channel is not None  # requests follow the handshake on an open channel
         self.channel.send(m.Request(index, bytes_, hash_, core.digest(index)))
 
