@@ -269,5 +269,5 @@ async def test_uploader_pushes_data_while_it_answers_a_chunk_of_requests():
     ws.set_push(push)
     shuttle(ws, rs)
     assert r.downloaded() == 64 and ws.error is None
-    # Requests arrive 16 at a time; every ~8 KiB of Data (7 blocks of 1 KiB) leaves before the rest
+    # Requests arrive 16 at a time; the first ~8 KiB of Data (7 blocks of 1 KiB) leave before the rest
     assert len(pushed_at) >= 64 // 16 and any(n % 16 for n in pushed_at), pushed_at
