@@ -4,7 +4,7 @@ The modules in :data:`COMPILED` are plain, type-annotated Python.  When the pack
 ``setup.py`` also compiles them with mypyc (part of mypy, pinned in ``[build-system] requires``) into
 extension modules that sit next to the ``.py`` files and are imported instead of them: same names, same
 API, same results, several times faster on the bit-level work (bitfields, flat-tree and tree-index walks,
-runs, RLE, the ``Data`` decoder).  ``hyperparty/varint.py`` is not in the set: it takes any buffer
+runs, RLE, the ``Data`` codec, the verification of a received block against its proof).  ``hyperparty/varint.py`` is not in the set: it takes any buffer
 (bytes, bytearray, memoryview), which compiled code indexes through the generic object protocol, and
 measured twice as slow compiled as interpreted.  The ``.py`` files stay the reference and the fallback.
 
@@ -40,6 +40,7 @@ COMPILED: tuple[str, ...] = (
     "hyperparty.feeds.hypercore.ranges",
     "hyperparty.feeds.hypercore.rle",
     "hyperparty.protocol.data_codec",
+    "hyperparty.feeds.hypercore.verify",
 )
 
 ENV_PURE = "HYPERPARTY_PURE_PYTHON"

@@ -17,7 +17,7 @@ from hyperparty import _native
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Suites that exercise every compiled module (bitfield, rle, flat-tree, tree-index, ranges, the
-#: Data decoder), run again on the pure-Python path.
+#: Data codec, proof verification), run again on the pure-Python path.
 PURE_SUITES = [
     "tests/test_hypercore_bitfield.py",
     "tests/test_flat_tree.py",
