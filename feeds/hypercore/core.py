@@ -48,6 +48,7 @@ from .bitfield import SparseBitfield
 from .errors import NotOpenError
 from .integrity import Problem
 from .maintenance import _Maintenance
+from .offsets import OffsetMemo
 from .opening import _Opening
 from .proofs import _Proofs
 from .reading import _Reading
@@ -160,7 +161,7 @@ class Hypercore(_Opening, _Appending, _Reading, _Proofs, _Waits, _Maintenance, E
         self._roots: list[Node] = []
         self._emit_sync = False
         self._offset_memo: tuple[int, int, int] = (-1, 0, 0)
-        self._prefix_memo: dict[int, int] = {}  # block i -> bytes in blocks [0, i) (see _prefix_bytes)
+        self._prefix_memo = OffsetMemo()  # block i -> bytes in blocks [0, i) (see _prefix_bytes)
         self._synced: Any = None
         self._open_error: BaseException | None = None
 

@@ -15,8 +15,6 @@ from ...storage.base import OutOfRangeError
 _blake2b = crypto._blake2b
 _full_roots = flat_tree.full_roots
 
-_PREFIX_MEMO_SIZE = 1 << 18  # entries kept by _prefix_bytes before it starts over
-
 
 class _Reading(CoreState):
     """The reading methods of :class:`~hyperparty.feeds.hypercore.core.Hypercore`."""
@@ -83,23 +81,27 @@ class _Reading(CoreState):
         bit of ``i`` (flat-tree index ``2*(i - low) + low - 1``), so the offset of ``i`` is the offset of
         ``i - low`` plus that root's size.  Prefixes with many low zero bits are shared by many blocks, so
         a replica filling blocks in random order mostly hits the memo after a step or two instead of
-        reading every root.  Offsets never change once the nodes exist (sizes are immutable).
+        reading every root.  Offsets never change once the nodes exist (sizes are immutable), so the memo
+        (:class:`~.offsets.OffsetMemo`, 8 bytes per block) keeps them until the storage is re-read.
         """
         memo = self._prefix_memo
+        known = memo.get(i) if i else 0
+        if known >= 0:
+            return known
         get = self._tree_file.get
         chain = []
-        while i and i not in memo:
+        while known < 0:
             low = i & -i
             a = i - low
             chain.append((i, 2 * a + low - 1))
             i = a
-        offset = memo[i] if i else 0
-        if len(memo) > _PREFIX_MEMO_SIZE:
-            memo.clear()
+            known = memo.get(i) if i else 0
+        offset = known
+        put = memo.set
         for j, r in reversed(chain):
             node = cached.get(r) if cached else None
             offset += (node if node is not None else get(r)).size
-            memo[j] = offset
+            put(j, offset)
         return offset
 
     def read_block(self, index: int) -> bytes:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..base import Attachment
     from .bitfield import Bitfield, SparseBitfield
     from .integrity import Problem
+    from .offsets import OffsetMemo
     from .format import SignatureFile, TreeFile
     from .selections import Selection, Waiting
     from .tree_index import TreeIndex
@@ -99,7 +100,7 @@ class CoreState:
     _roots: list[Node]
     _emit_sync: bool
     _offset_memo: tuple[int, int, int]
-    _prefix_memo: dict[int, int]
+    _prefix_memo: "OffsetMemo"
     _synced: Any
 
     # replication-facing state (read and written by replicate.py)
