@@ -77,31 +77,27 @@ class PagedBuffer:
             self.length = end
         if not n:
             return
-        pages = self.pages
         o = offset & _MASK
-        if o + n <= PAGE_SIZE:
-            p = offset >> PAGE_SHIFT
-            page = pages.get(p)
-            if page is None:
-                page = pages[p] = bytearray(o) if o else bytearray()
-            elif len(page) < o:
-                page += bytes(o - len(page))
-            page[o : o + n] = data
+        if o + n <= PAGE_SIZE:  # within one page: the common case
+            self._page_at(offset >> PAGE_SHIFT, o)[o : o + n] = data
             return
         view = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else memoryview(data)
         pos = 0
         while pos < n:
             o = offset & _MASK
             k = min(PAGE_SIZE - o, n - pos)
-            p = offset >> PAGE_SHIFT
-            page = pages.get(p)
-            if page is None:
-                page = pages[p] = bytearray(o) if o else bytearray()
-            elif len(page) < o:
-                page += bytes(o - len(page))
-            page[o : o + k] = view[pos : pos + k]
+            self._page_at(offset >> PAGE_SHIFT, o)[o : o + k] = view[pos : pos + k]
             pos += k
             offset += k
+
+    def _page_at(self, p: int, o: int) -> bytearray:
+        """Page ``p``, created or zero-extended so that it reaches byte ``o`` (a write starts there)."""
+        page = self.pages.get(p)
+        if page is None:
+            page = self.pages[p] = bytearray(o) if o else bytearray()
+        elif len(page) < o:
+            page += bytes(o - len(page))
+        return page
 
     def zero(self, offset: int, length: int) -> None:
         """Zero ``[offset, offset + length)`` inside the buffer (its size does not change)."""
