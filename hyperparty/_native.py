@@ -1,12 +1,13 @@
 """The compiled hot path: which modules are also built as C extensions, and the switch back to Python.
 
-The modules in :data:`COMPILED` are plain, type-annotated Python.  When the package is installed,
+The modules in :data:`COMPILED` are plain, type-annotated Python. When the package is installed,
 ``setup.py`` also compiles them with mypyc (part of mypy, pinned in ``[build-system] requires``) into
 extension modules that sit next to the ``.py`` files and are imported instead of them: same names, same
 API, same results, several times faster on the bit-level work (bitfields, flat-tree and tree-index walks,
-runs, RLE, the ``Data`` codec, the verification of a received block against its proof).  ``hyperparty/varint.py`` is not in the set: it takes any buffer
-(bytes, bytearray, memoryview), which compiled code indexes through the generic object protocol, and
-measured twice as slow compiled as interpreted.  The ``.py`` files stay the reference and the fallback.
+runs, RLE, the ``Data`` and ``Request`` codec, the verification of a received block against its proof).
+``hyperparty/varint.py`` is not in the set: it takes any buffer (bytes, bytearray, memoryview), which
+compiled code indexes through the generic object protocol, and measured twice as slow compiled as
+interpreted. The ``.py`` files stay the reference and the fallback.
 
 The compiled modules call each other natively (one shared library), so they are used all together or not
 at all.  :func:`install` (run when ``hyperparty`` is imported) makes every import of them load the ``.py``

@@ -1,5 +1,5 @@
-"""One-pass encoding and decoding of the hottest message, ``Data`` (one per replicated block); compiled
-with mypyc when available (see :mod:`hyperparty._native`).
+"""One-pass encoding and decoding of the hottest messages, ``Data`` and ``Request`` (one of each per
+replicated block); compiled with mypyc when available (see :mod:`hyperparty._native`).
 
 Layout (protobuf): ``08 index`` | ``12 len value`` | ``1a len node`` (repeated; node = ``08 index``
 ``12 20 hash[32]`` ``18 size``) | ``22 len signature``.  :func:`decode_data` handles payloads written
@@ -9,14 +9,15 @@ the generic decoder (which decides whether the payload is valid at all).  Nodes 
 tuples ``(index, hash, size)``, checked well-formed, so they go to ``Hypercore.put_many`` unchanged.
 
 :func:`encode_data_into` writes a whole Data frame in that layout (absent fields left out), byte for byte
-what the generic encoder writes.
+what the generic encoder writes; :func:`encode_request_into` does the same for a Request (``08 index``
+``10 bytes`` ``18 hash`` ``20 nodes``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["decode_data", "encode_data_into"]
+__all__ = ["decode_data", "encode_data_into", "encode_request_into"]
 
 
 def _put_varint(out: bytearray, n: int) -> None:
@@ -72,6 +73,34 @@ def encode_data_into(
         out.append(0x22)
         _put_varint(out, len(signature))
         out += signature
+
+
+def encode_request_into(
+    out: bytearray, header: int, index: int, bytes_: int | None, hash_: bool | None, nodes: int | None
+) -> None:
+    """Append the frame of a Request message to ``out``: ``varint(length) varint(header)`` and the payload
+    ``08 index`` ``10 bytes`` ``18 hash`` ``20 nodes``, ``None`` fields left out (the generic encoder's
+    bytes)."""
+    size = _varint_size(header) + 1 + _varint_size(index)
+    if bytes_ is not None:
+        size += 1 + _varint_size(bytes_)
+    if hash_ is not None:
+        size += 2
+    if nodes is not None:
+        size += 1 + _varint_size(nodes)
+    _put_varint(out, size)
+    _put_varint(out, header)
+    out.append(0x08)
+    _put_varint(out, index)
+    if bytes_ is not None:
+        out.append(0x10)
+        _put_varint(out, bytes_)
+    if hash_ is not None:
+        out.append(0x18)
+        out.append(1 if hash_ else 0)
+    if nodes is not None:
+        out.append(0x20)
+        _put_varint(out, nodes)
 
 
 def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:

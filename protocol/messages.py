@@ -42,6 +42,7 @@ from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 from .data_codec import decode_data as _fast_decode_data
 from .data_codec import encode_data_into as _encode_data_into
+from .data_codec import encode_request_into as _encode_request_into
 
 __all__ = [
     "Feed", "Handshake", "Info", "Have", "Unhave", "Want", "Unwant", "Request", "Cancel", "Data", "Node",
@@ -213,6 +214,13 @@ def frame_data_into(out: bytearray, header: int, msg: Data) -> None:
     (:func:`.data_codec.encode_data_into`, compiled with the hot path).
     """
     _encode_data_into(out, header, msg.index, msg.value, msg.nodes, msg.signature)
+
+
+def frame_request_into(out: bytearray, header: int, msg: Request) -> None:
+    """Append the whole frame of a Request message to ``out`` (one per requested block), byte for byte
+    what the generic encoder writes (:func:`.data_codec.encode_request_into`; a property test checks it)."""
+    hash_ = msg.hash
+    _encode_request_into(out, header, msg.index, msg.bytes, None if hash_ is None else bool(hash_), msg.nodes)
 
 
 def _decode_data(payload: Any) -> Data | None:

@@ -39,7 +39,7 @@ from .errors import (
     MessageTooLarge,
     MissingNonce,
 )
-from .messages import Feed, MessageError, frame_data_into
+from .messages import Feed, MessageError, frame_data_into, frame_request_into
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 
@@ -127,9 +127,10 @@ class Wire:
         self._emit(b"\x00")
 
     def _frame(self, channel: int, message, plaintext: bool = False) -> None:
-        if message.TYPE == 9 and self._tx is not None:  # a block: straight into the send buffer
+        t = message.TYPE
+        if (t == 9 or t == 7) and self._tx is not None:  # a block or a request: straight into the send buffer
             before = len(self._plain)
-            frame_data_into(self._plain, (channel << 4) | 9, message)
+            (frame_data_into if t == 9 else frame_request_into)(self._plain, (channel << 4) | t, message)
             self.bytes_sent += len(self._plain) - before
             return
         body = bytearray()

@@ -515,8 +515,19 @@ def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
                      st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
        channel=st.integers(min_value=0, max_value=300))
 def test_data_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
-    header = (channel << 4) | 9
+    _assert_frame_matches_the_generic_encoder(m.frame_data_into, msg, channel)
+
+
+def _assert_frame_matches_the_generic_encoder(frame_into, msg, channel):
+    header = (channel << 4) | msg.TYPE
     body = varint.encode(header) + m.encode(msg)
     out = bytearray(b"queued")
-    m.frame_data_into(out, header, msg)
+    frame_into(out, header, msg)
     assert bytes(out) == b"queued" + varint.encode(len(body)) + body
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg=st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans() | st.integers(0, 3), st.none() | u64),
+       channel=st.integers(min_value=0, max_value=300))
+def test_request_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
+    _assert_frame_matches_the_generic_encoder(m.frame_request_into, msg, channel)
