@@ -28,6 +28,7 @@ Undecodable payloads of types 1..9 and types 10..14 are dropped, like JS does.
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 from . import limits, messages
 from .cipher import XSalsa20
@@ -50,6 +51,10 @@ KEEP_ALIVE = -1  # pseudo type reported for zero-length frames
 
 _decode = messages.decode
 _NONZERO = re.compile(rb"[^\x00]")
+
+#: Messages sent once per replicated block, framed straight into the send buffer by the one-pass
+#: encoders of :mod:`.data_codec` (byte for byte the generic encoder's frames): Data (9) and Request (7).
+_DIRECT_FRAMES: dict[int, Callable[[bytearray, int, Any], None]] = {9: frame_data_into, 7: frame_request_into}
 
 
 class Wire:
@@ -127,10 +132,10 @@ class Wire:
         self._emit(b"\x00")
 
     def _frame(self, channel: int, message, plaintext: bool = False) -> None:
-        t = message.TYPE
-        if (t == 9 or t == 7) and self._tx is not None:  # a block or a request: straight into the send buffer
+        direct = _DIRECT_FRAMES.get(message.TYPE)
+        if direct is not None and self._tx is not None:
             before = len(self._plain)
-            (frame_data_into if t == 9 else frame_request_into)(self._plain, (channel << 4) | t, message)
+            direct(self._plain, (channel << 4) | message.TYPE, message)
             self.bytes_sent += len(self._plain) - before
             return
         body = bytearray()
