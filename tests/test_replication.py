@@ -271,3 +271,22 @@ async def test_uploader_pushes_data_while_it_answers_a_chunk_of_requests():
     assert r.downloaded() == 64 and ws.error is None
     # Requests arrive 16 at a time; the first ~8 KiB of Data (7 blocks of 1 KiB) leave before the rest
     assert len(pushed_at) >= 64 // 16 and any(n % 16 for n in pushed_at), pushed_at
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_a_refill_round_requests_a_run_of_neighbouring_blocks(seed, monkeypatch):
+    """Each round of Requests on a non-linear selection starts at a random block and continues with its
+    neighbours (``_download_range``): the blocks are served in few runs, from scattered starting places."""
+    monkeypatch.setattr(rep.random, "randrange", __import__("random").Random(seed).randrange)
+    n = 2000
+    w = await writer_with([i.to_bytes(4, "big") for i in range(n)])
+    r = await reader_of(w, max_requests=16)
+    ws, rs = w.replicate(), r.replicate()
+    order: list[int] = []
+    w.on("upload", lambda i, d, peer: order.append(i))
+    shuttle(ws, rs)
+    assert ws.error is None and rs.error is None and r.downloaded() == n
+    assert sorted(order) == list(range(n))  # every block once
+    starts = [i for k, i in enumerate(order) if k == 0 or order[k - 1] + 1 != i]
+    assert len(starts) <= n // 8, len(starts)  # runs, not one random block per Request (that gives ~n)
+    assert starts[0] != 0 and starts != sorted(starts)  # random places, not a linear download
