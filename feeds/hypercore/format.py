@@ -9,16 +9,16 @@
 * ``key`` (32 B) and ``secret_key`` (64 B) are raw, headerless.
 
 :class:`TreeFile` and :class:`SignatureFile` wrap the random-access files with slot I/O; the tree keeps a
-bounded LRU cache of nodes (sizes are needed on every ``get``) and can stage a batch of node writes.
+bounded node cache (sizes are needed on every ``get``) and can stage a batch of node writes.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 
 from ...storage.base import OutOfRangeError, RandomAccessFile
 from .errors import NodeNotFoundError, SignatureNotFoundError
 from ...protocol.messages import Node
+from .node_cache import NodeCache
 
 __all__ = [
     "HEADER_SIZE",
@@ -82,28 +82,28 @@ def encode_node(hash: bytes, size: int) -> bytes:
 
 
 class TreeFile:
-    """Node slots of the ``tree`` file, with a bounded LRU cache of nodes and staged (batched) writes.
+    """Node slots of the ``tree`` file, with a bounded cache of nodes and staged (batched) writes.
 
-    ``get`` looks in the staged nodes, then the cache (least recently used nodes are dropped past
-    ``cache_size``), then the file.  ``stage(node)`` records a node to write and makes it readable at
+    ``get`` looks in the cache (:class:`~.node_cache.NodeCache`, at most ``cache_size`` nodes), the
+    staged nodes, then the file.  ``stage(node)`` records a node to write and makes it readable at
     once; ``flush_staged()`` writes every staged node, consecutive slots as one write (a received chunk
     of blocks writes its tree nodes in a few runs instead of one write per node).
     """
 
-    __slots__ = ("file", "cache", "cache_size", "staged")
+    __slots__ = ("file", "cache", "staged")
 
     def __init__(self, file: RandomAccessFile, cache_size: int = 65536) -> None:
         self.file = file
-        self.cache: OrderedDict[int, Node] = OrderedDict()
-        self.cache_size = max(1, cache_size)
+        self.cache = NodeCache(max(1, cache_size))
         self.staged: dict[int, Node] = {}
 
     def get(self, index: int) -> Node:
         """Node ``index``; raises :class:`NodeNotFoundError` for a blank or missing slot."""
-        cache = self.cache
-        node = cache.get(index)
+        node = self.cache.young.get(index)  # the common hit, inlined
         if node is not None:
-            cache.move_to_end(index)
+            return node
+        node = self.cache.get(index)
+        if node is not None:
             return node
         if self.staged:
             node = self.staged.get(index)
@@ -116,9 +116,7 @@ class TreeFile:
         if buf == _ZERO_NODE:
             raise NodeNotFoundError()
         node = Node(index, buf[:32], int.from_bytes(buf[32:40], "big"))
-        cache[index] = node
-        if len(cache) > self.cache_size:
-            cache.popitem(last=False)
+        self.cache.put(node)
         return node
 
     def get_or_none(self, index: int) -> Node | None:
@@ -144,10 +142,7 @@ class TreeFile:
     def stage(self, node: Node) -> None:
         """Record ``node`` to be written by :meth:`flush_staged` (readable through :meth:`get` now)."""
         self.staged[node.index] = node
-        cache = self.cache
-        cache[node.index] = node
-        if len(cache) > self.cache_size:
-            cache.popitem(last=False)
+        self.cache.put(node)
 
     def flush_staged(self) -> None:
         """Write the staged nodes, each run of consecutive slots with one write."""
@@ -172,7 +167,7 @@ class TreeFile:
     def drop_staged(self) -> None:
         """Forget staged nodes that will not be written (a failed batch): they leave the cache too."""
         for index in self.staged:
-            self.cache.pop(index, None)
+            self.cache.pop(index)
         self.staged = {}
 
     def clear_cache(self) -> None:

@@ -1,0 +1,87 @@
+"""The tree-node cache (feeds/hypercore/node_cache.py): bounded, keeps recently used nodes, and keeps its
+nodes and dicts out of the cyclic garbage collector's walk when that is safe."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hyperparty.feeds.hypercore.node_cache import NodeCache
+from hyperparty.protocol.messages import Node
+from hyperparty.untrack import AVAILABLE
+
+
+def node(i: int) -> Node:
+    return Node(i, bytes([i % 256]) * 32, i)
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.integers(1, 16), ops=st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=200))
+def test_bounded_and_recently_used_nodes_stay(size, ops):
+    cache = NodeCache(size)
+    recent: list[int] = []  # indexes in order of last use (put or hit)
+    for is_put, i in ops:
+        if is_put:
+            cache.put(node(i))
+            recent = [j for j in recent if j != i] + [i]
+        else:
+            got = cache.get(i)
+            if got is not None:
+                assert got == node(i)  # never a wrong node
+                recent = [j for j in recent if j != i] + [i]
+        assert len(cache) <= size
+        assert set(cache) <= set(recent)
+        for j in recent[-max(1, size // 2):]:  # the last size/2 distinct indexes used are always cached
+            assert j in cache, (j, recent)
+
+
+def test_replaces_pops_and_clears():
+    cache = NodeCache(8)
+    cache.put(node(1))
+    cache.put(Node(1, b"\x07" * 32, 99))
+    assert cache.get(1) == Node(1, b"\x07" * 32, 99) and len(cache) == 1
+    cache.pop(1)
+    assert cache.get(1) is None and 1 not in cache
+    for i in range(6):
+        cache.put(node(i))
+    cache.clear()
+    assert len(cache) == 0 and cache.get(3) is None
+
+
+@pytest.mark.skipif(not AVAILABLE, reason="the C API is not reachable on this interpreter")
+def test_nodes_and_generations_are_untracked_when_safe():
+    cache = NodeCache(1000)
+    nodes = [node(i) for i in range(300)]
+    for n in nodes:
+        cache.put(n)
+    assert not any(gc.is_tracked(n) for n in nodes)
+    assert not gc.is_tracked(cache.young) and not gc.is_tracked(cache.old)
+    # a node the cache did not make safe (a bytes subclass could reference anything) keeps its dict visible
+    class Weird(bytes):
+        pass
+
+    odd = Node(5000, Weird(b"\x01" * 32), 1)
+    cache.put(odd)
+    assert gc.is_tracked(odd) and gc.is_tracked(cache.young)
+    cache.put(node(5001))  # later safe nodes do not hide it from the collector
+    assert gc.is_tracked(cache.young)
+    assert cache.get(5000) is odd
+
+
+@pytest.mark.skipif(not AVAILABLE, reason="the C API is not reachable on this interpreter")
+def test_a_cycle_through_an_unsafe_node_is_still_collected():
+    class Holder(bytes):
+        pass
+
+    cache = NodeCache(64)
+    h = Holder(b"\x02" * 32)
+    n = Node(1, h, 1)
+    h.back = n  # a cycle: node -> hash -> node
+    cache.put(n)
+    cache.clear()
+    del n, h
+    before = gc.collect()
+    assert before >= 1  # the cycle was visible, hence collected
