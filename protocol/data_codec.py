@@ -8,6 +8,10 @@ order fields, multi-byte tags, a node whose hash is not 32 bytes, truncation —
 the generic decoder (which decides whether the payload is valid at all).  Nodes come back as ``node_type``
 tuples ``(index, hash, size)``, checked well-formed, so they go to ``Hypercore.put_many`` unchanged.
 
+:func:`decode_request` reads a ``Request`` payload written field by field in number order (``08 index``, then
+any of ``10 bytes``, ``18 hash``, ``20 nodes``, each at most once, varints of at most 9 bytes) and returns
+``None`` for anything else, with the same fallback.
+
 :func:`encode_data_into` writes a whole Data frame in that layout (absent fields left out), byte for byte
 what the generic encoder writes; :func:`encode_request_into` does the same for a Request (``08 index``
 ``10 bytes`` ``18 hash`` ``20 nodes``).
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["decode_data", "encode_data_into", "encode_request_into"]
+__all__ = ["decode_data", "decode_request", "encode_data_into", "encode_request_into"]
 
 
 def _put_varint(out: bytearray, n: int) -> None:
@@ -171,3 +175,38 @@ def decode_data(buf: bytes, node_type: Callable[[int, bytes, int], Any]) -> tupl
     if index < 0:
         return None
     return index, value, nodes, signature
+
+
+def decode_request(buf: bytes) -> tuple[int, int | None, bool | None, int | None] | None:
+    """``(index, bytes, hash, nodes)`` of a ``Request`` payload, or None (use the generic decoder).
+
+    Fields must come once each, in number order, the index first; ``hash`` is true for any non-zero
+    varint (as the generic ``bool`` decoding); a varint longer than 9 bytes falls back too, so values
+    past 2**63 are left to the generic decoder.
+    """
+    end = len(buf)
+    if end < 2 or buf[0] != 0x08:
+        return None
+    index, pos = _varint(buf, 1, end)
+    if pos < 0 or pos > 10:
+        return None
+    bytes_: int | None = None
+    hash_: bool | None = None
+    nodes: int | None = None
+    last = 0x08
+    while pos < end:
+        tag = buf[pos]
+        if tag <= last or (tag != 0x10 and tag != 0x18 and tag != 0x20):
+            return None
+        start = pos + 1
+        value, pos = _varint(buf, start, end)
+        if pos < 0 or pos - start > 9:
+            return None
+        if tag == 0x10:
+            bytes_ = value
+        elif tag == 0x18:
+            hash_ = value != 0
+        else:
+            nodes = value
+        last = tag
+    return index, bytes_, hash_, nodes

@@ -41,6 +41,7 @@ from .. import protobuf as pb
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 from .data_codec import decode_data as _fast_decode_data
+from .data_codec import decode_request as _fast_decode_request
 from .data_codec import encode_data_into as _encode_data_into
 from .data_codec import encode_request_into as _encode_request_into
 
@@ -260,6 +261,10 @@ def decode(type_: int, payload: Any) -> Any:
     try:
         if type_ == 9:
             return _decode_data(payload)
+        if type_ == 7:  # one per requested block: the one-pass decoder first
+            fields = _fast_decode_request(payload if type(payload) is bytes else bytes(payload))
+            if fields is not None:
+                return Request(*fields)
         return cls.decode(payload)  # type: ignore[attr-defined]
     except (pb.DecodeError, VarintError) as exc:
         if type_ == 0:

@@ -510,6 +510,26 @@ def test_fast_data_decoder_agrees_with_the_general_one(msg, extra):
     assert m.decode(9, memoryview(payload)) == general
 
 
+def _general_request(payload):
+    try:
+        return m.Request.decode(payload)
+    except (m.MessageError, pb.DecodeError, varint.VarintError):
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(msg=st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans(), st.none() | u64),
+       extra=st.binary(max_size=12), garbage=st.binary(max_size=24))
+def test_fast_request_decoder_agrees_with_the_general_one(msg, extra, garbage):
+    for payload in (m.encode(msg), m.encode(msg) + extra, garbage, extra + m.encode(msg)):
+        general = _general_request(payload)
+        assert m.decode(7, payload) == general
+        assert m.decode(7, memoryview(payload)) == general
+    # fields out of order, repeated, or non-canonical: the generic decoder decides
+    odd = b"\x18\x05\x08" + varint.encode(msg.index) + b"\x20\x01\x20\x02"
+    assert m.decode(7, odd) == _general_request(odd) == m.Request(msg.index, None, True, 2)
+
+
 @settings(max_examples=200, deadline=None)
 @given(msg=st.builds(m.Data, u64, st.none() | st.binary(max_size=300),
                      st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
