@@ -81,7 +81,7 @@ class Channel:
     """One feed's channel on a stream (matched with the remote's by discovery key)."""
 
     __slots__ = ("stream", "key", "discovery_key", "local_id", "remote_id", "handler", "closed", "_queue",
-                 "_queued_bytes", "__weakref__")
+                 "_queued_bytes", "_methods", "__weakref__")
 
     def __init__(self, stream: "ProtocolStream", discovery_key: bytes) -> None:
         self.stream = stream
@@ -93,6 +93,8 @@ class Channel:
         self.closed = False
         self._queue: list | None = None
         self._queued_bytes = 0
+        # (handler, its on_message, its on_batch_end): looked up once per handler, not once per message
+        self._methods: tuple[Any, Any, Any] = (None, None, None)
 
     def __repr__(self) -> str:
         return (f"<Channel {self.discovery_key.hex()[:8]} local={self.local_id} remote={self.remote_id}"
@@ -692,9 +694,12 @@ class ProtocolStream(EventEmitter):
         except ProtocolError:
             raise
         except Exception as exc:
-            log.exception("channel %s: handler %s failed; closing the channel", ch.discovery_key.hex()[:8],
-                          getattr(fn, "__qualname__", fn))
-            self._close_channel(ch, exc, local=True)
+            self._handler_failed(ch, fn, exc)
+
+    def _handler_failed(self, ch: Channel, fn: Callable[..., Any], exc: Exception) -> None:
+        log.exception("channel %s: handler %s failed; closing the channel", ch.discovery_key.hex()[:8],
+                      getattr(fn, "__qualname__", fn), exc_info=exc)
+        self._close_channel(ch, exc, local=True)
 
     def receive_eof(self) -> None:
         """The remote ended its side: finalize (JS: ``finish`` -> ``finalize``)."""
@@ -737,10 +742,19 @@ class ProtocolStream(EventEmitter):
             return
         handler = ch.handler
         if handler is not None:
-            on_message = getattr(handler, "on_message", None)
+            methods = ch._methods
+            if methods[0] is not handler:
+                methods = ch._methods = (handler, getattr(handler, "on_message", None),
+                                         getattr(handler, "on_batch_end", None))
+            on_message = methods[1]
             if on_message is not None:
-                self._deliver(ch, on_message, ch, msg)
-            if getattr(handler, "on_batch_end", None) is not None and (handler, ch) not in self._batch:
+                try:  # _deliver, inlined on the per-message path
+                    on_message(ch, msg)
+                except ProtocolError:
+                    raise
+                except Exception as exc:
+                    self._handler_failed(ch, on_message, exc)
+            if methods[2] is not None and (handler, ch) not in self._batch:
                 self._batch.append((handler, ch))
 
     def _on_feed(self, channel_id: int, msg: m.Feed) -> None:
