@@ -141,6 +141,9 @@ class CoreState:
         def _data_offset(self, index: int, cached: dict[int, Node] | None = None) -> tuple[int, Node]:
             ...
 
+        def _prefix_bytes(self, i: int, cached: dict[int, Node] | None = None) -> int:
+            ...
+
         async def _ensure_open(self) -> None:
             ...
 
