@@ -58,12 +58,12 @@ class NodeCache:
         young[index] = node
         if not untracked:
             self.clean = False  # the young generation holds a tracked node: the collector must see it
+        if self.clean:
+            untrack(young)  # storing a NamedTuple made CPython track the dict again
         if len(young) >= self.half:
-            self.old = young
+            self.old = young  # popping from it never tracks it again
             self.young = {}
             self.clean = True
-        elif self.clean:
-            untrack(young)  # storing a NamedTuple made CPython track the dict again
 
     def pop(self, index: int) -> None:
         """Forget node ``index`` (if cached)."""
