@@ -274,9 +274,10 @@ async def test_uploader_pushes_data_while_it_answers_a_chunk_of_requests():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_a_refill_round_requests_a_run_of_neighbouring_blocks(seed, monkeypatch):
-    """Each round of Requests on a non-linear selection starts at a random block and continues with its
-    neighbours (``_download_range``): the blocks are served in few runs, from scattered starting places."""
+async def test_random_selections_are_fetched_by_groups_after_a_first_block(seed, monkeypatch):
+    """A random selection asks for one block at a random place, then, once it is stored, for the rest of
+    its aligned group (``_download_range``): few runs, from scattered places, each Request made when its
+    group already has a stored block (so its proof is short)."""
     monkeypatch.setattr(rep.random, "randrange", __import__("random").Random(seed).randrange)
     n = 2000
     w = await writer_with([i.to_bytes(4, "big") for i in range(n)])
@@ -284,9 +285,27 @@ async def test_a_refill_round_requests_a_run_of_neighbouring_blocks(seed, monkey
     ws, rs = w.replicate(), r.replicate()
     order: list[int] = []
     w.on("upload", lambda i, d, peer: order.append(i))
+    asked: list[tuple[int, bool]] = []  # (block, its group had a stored block when it was requested)
+    original = rep.ReplicationPeer._request
+
+    def request(self, index, bytes_, hash_):
+        g = index >> rep.GROUP_SHIFT
+        asked.append((index, any(r.has(j) for j in range(g << rep.GROUP_SHIFT, (g + 1) << rep.GROUP_SHIFT))))
+        return original(self, index, bytes_, hash_)
+
+    monkeypatch.setattr(rep.ReplicationPeer, "_request", request)
     shuttle(ws, rs)
     assert ws.error is None and rs.error is None and r.downloaded() == n
     assert sorted(order) == list(range(n))  # every block once
+    firsts = {}
+    for index, _ in asked:
+        firsts.setdefault(index >> rep.GROUP_SHIFT, index)
+    assert len(firsts) == n >> rep.GROUP_SHIFT
+    blind = [index for index, stored in asked if not stored]
+    assert set(firsts.values()) <= set(blind)
+    # mostly one blind Request per group (near the end, with every group left on its way, the pipeline is
+    # still filled: those Requests are blind too); asking for whole runs at once made ~n of them
+    assert len(blind) <= 1.5 * len(firsts), (len(blind), len(firsts))
     starts = [i for k, i in enumerate(order) if k == 0 or order[k - 1] + 1 != i]
-    assert len(starts) <= n // 8, len(starts)  # runs, not one random block per Request (that gives ~n)
+    assert len(starts) <= 3 * n >> rep.GROUP_SHIFT, len(starts)  # runs, not one random block per Request
     assert starts[0] != 0 and starts != sorted(starts)  # random places, not a linear download

@@ -73,6 +73,9 @@ MAX_INFLIGHT_WANTS = 16
 # only at 32 KiB, measured the same within the noise, and once per chunk costs fewer writes).
 UPLOAD_PUSH_BYTES = 8192
 REQUEST_TICKS = 6
+# A random selection is fetched by aligned groups of 2**GROUP_SHIFT blocks: one block first at a random
+# place, the rest of its group once that block is stored (see _download_range).
+GROUP_SHIFT = 4
 MAX_REMOTE_RUNS = limits.MAX_REMOTE_RUNS  # runs of remote blocks we track per peer before calling the peer hostile
 MAX_BITFIELD_BYTES = WANT_WINDOW // 8 * 16  # a Have bitfield never needs more than 16 windows
 
@@ -110,6 +113,9 @@ class ReplicationPeer:
         self.max_requests = max_requests or core.max_requests or DEFAULT_MAX_REQUESTS
         self.limit = min(self.max_requests, INITIAL_REQUESTS)  # current pipeline depth (see INFLIGHT_BYTES)
         self._avg_size = 0.0
+        # groups (index >> GROUP_SHIFT) in which this peer stored a block: their other blocks come next
+        self._groups: dict[int, None] = {}
+        self._scouts: dict[int, int] = {}  # group -> its first block, requested and not stored yet
         self.ack = bool(ack)
         self.remote_ack = False
         self.remote_has = RangeSet()
@@ -463,10 +469,14 @@ class ReplicationPeer:
         ack = self.remote_ack
         total = 0
         counted = 0
+        groups = self._groups
+        scouts = self._scouts
         for index, value, _, _ in items:
             if value is not None:
                 total += len(value)
                 counted += 1
+                groups[index >> GROUP_SHIFT] = None
+                scouts.pop(index >> GROUP_SHIFT, None)
                 if ack:
                     channel.have(index, 1, ack=True)
         if counted:
@@ -578,29 +588,48 @@ class ReplicationPeer:
     def _download_range(self, sel) -> bool:
         """Request blocks of selection ``sel`` until the pipeline is full (JS ``_downloadRange``).
 
-        A linear selection takes the first wanted block each time.  Otherwise the first candidate of a round
-        is the first wanted block at or after a random position (wrapping to ``sel.start``), as in JS; the
-        rest of the round continues from the block after the last one requested instead of drawing a new
-        random position per Request as JS does.  The wire is the same, and blocks still arrive from
-        scattered places of the feed, but each refill asks for a run of neighbouring blocks: the fetcher
-        then writes their data, tree nodes and bitfield bits as runs, finds each offset from the previous
-        block's, and verifies each proof against the sibling it just stored (fetcher CPU per 1 KiB block
-        46 -> 36 µs at 100 000 blocks).  True when the selection finished (the lists changed).
+        A linear selection takes the first wanted block each time.  Otherwise JS asks for the first wanted
+        block at or after a random position (wrapping to ``sel.start``) for every Request.  We do that for
+        the first block of an aligned group of ``2**GROUP_SHIFT`` blocks only; once a block of a group is
+        stored, the group's other blocks come next, as one run.  The wire is the same and blocks still
+        come from scattered places, but the fetcher verifies and writes them in runs (its CPU per 1 KiB
+        block: 49 -> 40 µs at 100 000 blocks), and each Request is made after the group's first block
+        brought the tree nodes above it, so its proof is short (about 2.5 nodes, against 5.7 for a run
+        asked for before any of its blocks arrived).  True when the selection finished (the lists changed).
         """
         core = self.core
         start = sel.start
         wanted_end = self.remote_length if sel.end == -1 else min(sel.end, self.remote_length)
-        pos = -1
+        groups = self._groups
         while len(self.inflight) < self.limit:
             if sel.linear or wanted_end - start <= 1:
                 i = self._remote_candidate(start, wanted_end, sel.hash)
             else:
-                if pos < 0:  # once per round
+                i = -1
+                while groups:  # the rest of a group in which a block is stored already
+                    g = next(iter(groups))
+                    lo, hi = max(start, g << GROUP_SHIFT), min(wanted_end, (g + 1) << GROUP_SHIFT)
+                    if lo < hi:
+                        i = self._remote_candidate(lo, hi, sel.hash)
+                        if i >= 0:
+                            break
+                    del groups[g]
+                if i < 0:  # a first block at a random place, in a group whose first block is not on its way
                     pos = random.randrange(start, wanted_end) if wanted_end > start else start
-                i = self._remote_candidate(pos, wanted_end, sel.hash)
-                if i < 0 and pos > start:
-                    i = self._remote_candidate(start, pos, sel.hash)
-                pos = i + 1 if i + 1 < wanted_end else start  # the round goes on after i (i < 0: it ends)
+                    for _ in range(8):
+                        i = self._remote_candidate(pos, wanted_end, sel.hash)
+                        if i < 0 and pos > start:
+                            i = self._remote_candidate(start, pos, sel.hash)
+                        if i < 0:
+                            break
+                        g = i >> GROUP_SHIFT
+                        scout = self._scouts.get(g)
+                        if scout is None or not core.reserved.get(scout):
+                            self._scouts[g] = i
+                            break
+                        pos = (g + 1) << GROUP_SHIFT  # try the next group (after 8 tries, take i anyway)
+                        if pos >= wanted_end:
+                            pos = start
             if i < 0:
                 if sel.end != -1 and core.length >= sel.end and core._selection_done(sel):
                     core.resolve_selection(sel)
