@@ -9,7 +9,7 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
   ``Have{start: length-1}`` the first time), after which every new local block is announced;
 * ``Have`` messages fill the set of blocks the remote has (:class:`~.ranges.RangeSet`), then
   :meth:`ReplicationPeer.update` sends ``Request`` for blocks we lack — waiting ``get``s first, then
-  selections (random order, or linear) — at most ``max_requests`` in flight (default
+  selections (random order by aligned groups, see ``_download_range``, or linear) — at most ``max_requests`` in flight (default
   :data:`DEFAULT_MAX_REQUESTS`), each block reserved
   feed-wide so two peers never fetch the same one;
 * a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; the
@@ -26,7 +26,9 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
 * request timeout: each protocol tick decrements the oldest in-flight request; after 6 ticks without an
   answer the stream is destroyed (``Request timeout``).
 
-Differences from JS, on purpose: the remote's blocks are kept as runs, so a ``Have`` announcing a huge
+Differences from JS, on purpose: a random selection is asked for by aligned groups of
+``2**GROUP_SHIFT`` blocks (JS draws a random place for every Request; the wire is the same); the remote's
+blocks are kept as runs, so a ``Have`` announcing a huge
 range costs O(1) memory (JS loops over every index); ``remote_length`` counts blocks we already have too
 (JS's ``remoteBitfield.last()`` forgets them; it only changes when a non-live selection ends, never what is
 requested).
