@@ -91,18 +91,7 @@ class _Proofs(CoreState):
                 result = verify_put(tree, tree_file.get, key, self.length, index, data, nodes, signature)
                 to_write = result.nodes
                 if data:
-                    memo_i, memo_off, memo_size = self._offset_memo
-                    if memo_i == index - 1 and index > 0:  # the block after the last one stored (a run)
-                        offset = memo_off + memo_size
-                    else:
-                        offset = self._prefix_bytes(index, {n.index: n for n in to_write})
-                    # verification hashed ``data`` with its size into the leaf; check the stored size anyway
-                    leaf_index = 2 * index
-                    for leaf in to_write:
-                        if leaf.index == leaf_index:
-                            break
-                    else:
-                        leaf = tree_file.get(leaf_index)
+                    offset, leaf = self._data_offset(index, to_write)
                     if leaf.size != len(data):
                         raise DataSizeError()
             except (VerificationError, NodeNotFoundError) as err:

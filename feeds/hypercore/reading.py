@@ -3,6 +3,7 @@ signatures."""
 
 from __future__ import annotations
 
+from typing import Sequence
 
 from . import crypto, flat_tree
 from .errors import BlockChecksumError, BlockNotAvailable, HypercoreError, NodeNotFoundError
@@ -61,18 +62,21 @@ class _Reading(CoreState):
             await self.download(start, end, timeout=timeout)
         return self.read_batch(start, end)
 
-    def _data_offset(self, index: int, cached: dict[int, Node] | None = None) -> tuple[int, Node]:
-        """``(byte offset, leaf node)`` of block ``index`` (from ``cached``, the node cache or the tree)."""
-        get = self._tree_file.get
+    def _data_offset(self, index: int, verified: Sequence[Node] = ()) -> tuple[int, Node]:
+        """``(byte offset, leaf node)`` of block ``index``: nodes come from ``verified`` (the nodes a put
+        just verified, not stored yet), the node cache or the tree.  The block after the last one located
+        takes its offset from the memo; a lookup table of ``verified`` is built only when the roots must
+        be read."""
         memo_i, memo_off, memo_size = self._offset_memo
         if memo_i == index - 1 and index > 0:  # offsets never change once the nodes exist
             offset = memo_off + memo_size
         else:
-            offset = self._prefix_bytes(index, cached)
-        leaf = cached.get(2 * index) if cached else None
-        if leaf is None:
-            leaf = get(2 * index)
-        return offset, leaf
+            offset = self._prefix_bytes(index, {n.index: n for n in verified} if verified else None)
+        leaf_index = 2 * index
+        for leaf in verified:
+            if leaf.index == leaf_index:
+                return offset, leaf
+        return offset, self._tree_file.get(leaf_index)
 
     def _prefix_bytes(self, i: int, cached: dict[int, Node] | None = None) -> int:
         """Bytes in blocks ``[0, i)``: the sizes of the full roots of ``[0, i)``, memoised per prefix.

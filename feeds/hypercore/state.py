@@ -8,7 +8,7 @@ calls in another — the internal contract between the parts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from ...protocol.messages import Node
 
@@ -138,10 +138,7 @@ class CoreState:
         def block_failed(self, index: int) -> None:
             ...
 
-        def _data_offset(self, index: int, cached: dict[int, Node] | None = None) -> tuple[int, Node]:
-            ...
-
-        def _prefix_bytes(self, i: int, cached: dict[int, Node] | None = None) -> int:
+        def _data_offset(self, index: int, verified: Sequence[Node] = ()) -> tuple[int, Node]:
             ...
 
         async def _ensure_open(self) -> None:
