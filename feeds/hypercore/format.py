@@ -14,7 +14,6 @@ bounded node cache (sizes are needed on every ``get``) and can stage a batch of 
 
 from __future__ import annotations
 
-
 from ...storage.base import OutOfRangeError, RandomAccessFile
 from .errors import NodeNotFoundError, SignatureNotFoundError
 from ...protocol.messages import Node
@@ -99,10 +98,10 @@ class TreeFile:
 
     def get(self, index: int) -> Node:
         """Node ``index``; raises :class:`NodeNotFoundError` for a blank or missing slot."""
-        node = self.cache.young.get(index)  # the common hit, inlined
-        if node is not None:
-            return node
-        node = self.cache.get(index)
+        cache = self.cache
+        node = cache.young.get(index)  # NodeCache.get, its common hit inlined
+        if node is None:
+            node = cache.revive(index)
         if node is not None:
             return node
         if self.staged:

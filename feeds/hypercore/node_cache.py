@@ -9,8 +9,10 @@ that costs one dict lookup per hit (an ``OrderedDict`` LRU pays a lookup and a `
 Why plain dicts with untracked nodes: :class:`~hyperparty.protocol.messages.Node` is a ``NamedTuple``,
 which CPython's collector never untracks by itself, and an ``OrderedDict`` is never untracked either, so
 every cached node was walked on each full collection (see :mod:`hyperparty.untrack`).  Nodes whose fields
-are exact ``int``/``bytes`` cannot be in a cycle; they are untracked as they enter, and a plain dict that
-holds only untracked values is untracked by the collector in turn, so a cache costs the collector nothing.
+are exact ``int``/``bytes`` cannot be in a cycle; they are untracked as they enter.  Storing a NamedTuple
+makes CPython track the dict again (it cannot see the node is untracked), so the young dict is untracked
+after each insertion while it holds only such nodes, and the old one stays untracked (popping never
+tracks a dict again): a cache costs the collector next to nothing.
 """
 
 from __future__ import annotations
@@ -39,9 +41,15 @@ class NodeCache:
         """The cached node ``index`` (moved to the young generation), or None."""
         node = self.young.get(index)
         if node is None:
-            node = self.old.pop(index, None)
-            if node is not None:
-                self._insert(index, node, not is_tracked(node))
+            node = self.revive(index)
+        return node
+
+    def revive(self, index: int) -> Node | None:
+        """Node ``index`` from the old generation, moved to the young one; None when it is not there
+        (:meth:`get` after the young generation missed)."""
+        node = self.old.pop(index, None)
+        if node is not None:
+            self._insert(index, node, not is_tracked(node))
         return node
 
     def put(self, node: Node) -> None:
