@@ -9,9 +9,9 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
   ``Have{start: length-1}`` the first time), after which every new local block is announced;
 * ``Have`` messages fill the set of blocks the remote has (:class:`~.ranges.RangeSet`), then
   :meth:`ReplicationPeer.update` sends ``Request`` for blocks we lack — waiting ``get``s first, then
-  selections (random order by aligned groups, see ``_download_range``, or linear) — at most ``max_requests`` in flight (default
-  :data:`DEFAULT_MAX_REQUESTS`), each block reserved
-  feed-wide so two peers never fetch the same one;
+  selections (random order by aligned groups, see ``_download_range``, or linear) — at most
+  ``max_requests`` in flight (default :data:`DEFAULT_MAX_REQUESTS`), each block reserved feed-wide so two
+  peers never fetch the same one;
 * a ``Request`` is answered with ``Data{index, value, nodes, signature}`` from ``core.proof``; the
   ``Data`` of one received chunk are queued and verified and stored together by ``core.put_many`` when
   the chunk ends (or before the next message of another kind): one storage transaction, one bitfield
@@ -28,10 +28,9 @@ One :class:`ReplicationPeer` per (core, stream): it is the channel's handler.  T
 
 Differences from JS, on purpose: a random selection is asked for by aligned groups of
 ``2**GROUP_SHIFT`` blocks (JS draws a random place for every Request; the wire is the same); the remote's
-blocks are kept as runs, so a ``Have`` announcing a huge
-range costs O(1) memory (JS loops over every index); ``remote_length`` counts blocks we already have too
-(JS's ``remoteBitfield.last()`` forgets them; it only changes when a non-live selection ends, never what is
-requested).
+blocks are kept as runs, so a ``Have`` announcing a huge range costs O(1) memory (JS loops over every
+index); ``remote_length`` counts blocks we already have too (JS's ``remoteBitfield.last()`` forgets them;
+it only changes when a non-live selection ends, never what is requested).
 """
 
 from __future__ import annotations
@@ -602,36 +601,13 @@ class ReplicationPeer:
         core = self.core
         start = sel.start
         wanted_end = self.remote_length if sel.end == -1 else min(sel.end, self.remote_length)
-        groups = self._groups
         while len(self.inflight) < self.limit:
             if sel.linear or wanted_end - start <= 1:
                 i = self._remote_candidate(start, wanted_end, sel.hash)
             else:
-                i = -1
-                while groups:  # the rest of a group in which a block is stored already
-                    g = next(iter(groups))
-                    lo, hi = max(start, g << GROUP_SHIFT), min(wanted_end, (g + 1) << GROUP_SHIFT)
-                    if lo < hi:
-                        i = self._remote_candidate(lo, hi, sel.hash)
-                        if i >= 0:
-                            break
-                    del groups[g]
-                if i < 0:  # a first block at a random place, in a group whose first block is not on its way
-                    pos = random.randrange(start, wanted_end) if wanted_end > start else start
-                    for _ in range(8):
-                        i = self._remote_candidate(pos, wanted_end, sel.hash)
-                        if i < 0 and pos > start:
-                            i = self._remote_candidate(start, pos, sel.hash)
-                        if i < 0:
-                            break
-                        g = i >> GROUP_SHIFT
-                        scout = self._scouts.get(g)
-                        if scout is None or not core.reserved.get(scout):
-                            self._scouts[g] = i
-                            break
-                        pos = (g + 1) << GROUP_SHIFT  # try the next group (after 8 tries, take i anyway)
-                        if pos >= wanted_end:
-                            pos = start
+                i = self._group_candidate(start, wanted_end, sel.hash)
+                if i < 0:
+                    i = self._first_of_group(start, wanted_end, sel.hash)
             if i < 0:
                 if sel.end != -1 and core.length >= sel.end and core._selection_done(sel):
                     core.resolve_selection(sel)
@@ -641,6 +617,44 @@ class ReplicationPeer:
                 return False
             self._request(i, 0, sel.hash)
         return False
+
+    def _group_candidate(self, start: int, end: int, skip_hash: bool) -> int:
+        """A wanted block in ``[start, end)`` of the oldest group in which this peer stored a block (groups
+        with nothing left to ask for are dropped); -1 if none."""
+        groups = self._groups
+        while groups:
+            g = next(iter(groups))
+            lo, hi = max(start, g << GROUP_SHIFT), min(end, (g + 1) << GROUP_SHIFT)
+            if lo < hi:
+                i = self._remote_candidate(lo, hi, skip_hash)
+                if i >= 0:
+                    return i
+            del groups[g]
+        return -1
+
+    def _first_of_group(self, start: int, end: int, skip_hash: bool) -> int:
+        """The first wanted block at or after a random position in ``[start, end)`` (wrapping), as JS picks
+        every block; while the group it falls in already has its first block on the way, the next group
+        is tried (8 tries, then the block is taken anyway).  -1 if nothing is wanted."""
+        reserved = self.core.reserved.get
+        scouts = self._scouts
+        pos = random.randrange(start, end) if end > start else start
+        i = -1
+        for _ in range(8):
+            i = self._remote_candidate(pos, end, skip_hash)
+            if i < 0 and pos > start:
+                i = self._remote_candidate(start, pos, skip_hash)
+            if i < 0:
+                return -1
+            g = i >> GROUP_SHIFT
+            scout = scouts.get(g)
+            if scout is None or not reserved(scout):
+                scouts[g] = i
+                return i
+            pos = (g + 1) << GROUP_SHIFT
+            if pos >= end:
+                pos = start
+        return i
 
     def _request(self, index: int, bytes_: int, hash_: bool) -> None:
         core = self.core
