@@ -273,6 +273,29 @@ async def test_uploader_pushes_data_while_it_answers_a_chunk_of_requests():
     assert len(pushed_at) >= 64 // 16 and any(n % 16 for n in pushed_at), pushed_at
 
 
+async def test_a_group_is_searched_from_its_last_request_and_once_more_before_it_is_dropped():
+    """``_group_candidate`` resumes a group after the block it last gave out; a block of the group that
+    was un-reserved meanwhile (a failed Request) is still found before the group is dropped."""
+    w = await writer_with([bytes([i]) for i in range(64)])
+    r = await reader_of(w)
+    peer = rep.ReplicationPeer(r, r.replicate(live=False))
+    peer.remote_has.add(0, 64)
+    peer._groups[1] = 16  # a block of group 1 (blocks 16..31) was stored
+    taken = []
+    for _ in range(4):
+        i = peer._group_candidate(0, 64, False)
+        r.reserved.set(i, True)
+        taken.append(i)
+    assert taken == [16, 17, 18, 19] and peer._groups[1] == 20
+    r.reserved.set(17, False)  # its Request failed
+    for _ in range(12):
+        r.reserved.set(peer._group_candidate(0, 64, False), True)
+    assert peer._group_candidate(0, 64, False) == 17  # found again before the group is dropped
+    r.reserved.set(17, True)
+    assert peer._group_candidate(0, 64, False) == -1 and not peer._groups
+    assert peer._group_candidate(0, 64, False) == -1
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_selections_are_fetched_by_groups_after_a_first_block(seed, monkeypatch):
     """A random selection asks for one block at a random place, then, once it is stored, for the rest of

@@ -114,8 +114,9 @@ class ReplicationPeer:
         self.max_requests = max_requests or core.max_requests or DEFAULT_MAX_REQUESTS
         self.limit = min(self.max_requests, INITIAL_REQUESTS)  # current pipeline depth (see INFLIGHT_BYTES)
         self._avg_size = 0.0
-        # groups (index >> GROUP_SHIFT) in which this peer stored a block: their other blocks come next
-        self._groups: dict[int, None] = {}
+        # groups (index >> GROUP_SHIFT) in which this peer stored a block: their other blocks come next;
+        # each maps to where its next search starts (the block after the last one requested from it)
+        self._groups: dict[int, int] = {}
         self._scouts: dict[int, int] = {}  # group -> its first block, requested and not stored yet
         self.ack = bool(ack)
         self.remote_ack = False
@@ -476,8 +477,10 @@ class ReplicationPeer:
             if value is not None:
                 total += len(value)
                 counted += 1
-                groups[index >> GROUP_SHIFT] = None
-                scouts.pop(index >> GROUP_SHIFT, None)
+                g = index >> GROUP_SHIFT
+                if g not in groups:
+                    groups[g] = g << GROUP_SHIFT
+                scouts.pop(g, None)
                 if ack:
                     channel.have(index, 1, ack=True)
         if counted:
@@ -620,14 +623,28 @@ class ReplicationPeer:
 
     def _group_candidate(self, start: int, end: int, skip_hash: bool) -> int:
         """A wanted block in ``[start, end)`` of the oldest group in which this peer stored a block (groups
-        with nothing left to ask for are dropped); -1 if none."""
+        with nothing left to ask for are dropped); -1 if none.
+
+        A group's blocks are asked for in order, so its search resumes after the block last taken from it
+        instead of stepping again over the blocks still in flight (that walk made choosing a block cost
+        about as much as verifying it); before a group is dropped, the part before that point is searched
+        once more, for a block that was un-reserved meanwhile (a failed or timed-out Request)."""
         groups = self._groups
         while groups:
             g = next(iter(groups))
-            lo, hi = max(start, g << GROUP_SHIFT), min(end, (g + 1) << GROUP_SHIFT)
+            base = g << GROUP_SHIFT
+            hi = min(end, base + (1 << GROUP_SHIFT))
+            lo = max(start, groups[g])
             if lo < hi:
                 i = self._remote_candidate(lo, hi, skip_hash)
                 if i >= 0:
+                    groups[g] = i + 1
+                    return i
+            first = max(start, base)
+            if first < min(lo, hi):
+                i = self._remote_candidate(first, min(lo, hi), skip_hash)
+                if i >= 0:
+                    groups[g] = i + 1
                     return i
             del groups[g]
         return -1
