@@ -46,6 +46,7 @@ SIGNATURES_TYPE = 1
 TREE_TYPE = 2
 
 _ZERO_NODE = bytes(NODE_SIZE)
+_new_node = tuple.__new__  # Node's own constructor, without the NamedTuple keyword handling
 _ZERO_SIGNATURE = bytes(SIGNATURE_SIZE)
 
 
@@ -114,8 +115,11 @@ class TreeFile:
             raise NodeNotFoundError() from None
         if buf == _ZERO_NODE:
             raise NodeNotFoundError()
-        node = Node(index, buf[:32], int.from_bytes(buf[32:40], "big"))
-        self.cache.put(node)
+        node = _new_node(Node, (index, buf[:32], int.from_bytes(buf[32:40], "big")))
+        if type(index) is int:  # every caller in the package; anything else goes through the checks
+            cache.add_read(node)
+        else:
+            cache.put(node)
         return node
 
     def get_or_none(self, index: int) -> Node | None:

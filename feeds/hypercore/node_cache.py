@@ -61,6 +61,20 @@ class NodeCache:
             untrack(node)  # immutable atoms only: it can never be part of a reference cycle
         self._insert(index, node, safe)
 
+    def add_read(self, node: Node) -> None:
+        """Cache ``node``, just read from storage: an exact :class:`Node` of an ``int`` index, ``bytes``
+        hash and ``int`` size, not cached now (its lookup just missed).  :meth:`put` without those checks
+        (a tree node missed by the cache costs about half as much)."""
+        untrack(node)
+        young = self.young
+        young[node[0]] = node
+        if self.clean:
+            untrack(young)
+        if len(young) >= self.half:
+            self.old = young
+            self.young = {}
+            self.clean = True
+
     def _insert(self, index: int, node: Node, untracked: bool) -> None:
         young = self.young
         young[index] = node
