@@ -16,7 +16,7 @@ setup: $(PYSTAMP)
 NATIVE_SRC := $(shell $(PYTHON) -c 'import importlib.util as u; s = u.spec_from_file_location("n", "hyperparty/_native.py"); m = u.module_from_spec(s); s.loader.exec_module(m); print(" ".join(m.source_path(n) for n in m.COMPILED))')
 
 # setup.py derives the package list from the tree: a new top-level package (its __init__.py) reinstalls
-$(PYSTAMP): pyproject.toml setup.py hyperparty/_native.py $(NATIVE_SRC) $(wildcard */__init__.py)
+$(PYSTAMP): pyproject.toml setup.py hyperparty/_native.py hyperparty/_gc.c $(NATIVE_SRC) $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

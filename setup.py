@@ -83,17 +83,22 @@ def compiled_modules(root: Path = ROOT) -> tuple[str, ...]:
 
 
 def ext_modules(root: Path = ROOT) -> list[Any]:
-    """The mypyc extensions (empty when compiling is off or mypyc is missing)."""
+    """The mypyc extensions and ``hyperparty._gc`` (empty when compiling is off; no mypyc ones when mypyc
+    is missing)."""
     if os.environ.get(NO_COMPILE, "") not in ("", "0"):
         return []
+    from setuptools import Extension
+
+    # hyperparty/untrack.py falls back to ctypes without it
+    extensions: list[Any] = [Extension(f"{NAMESPACE}._gc", [f"{NAMESPACE}/_gc.c"])]
     try:
         from mypyc.build import mypycify
     except ImportError:
         print("hyperparty: mypyc is not installed; installing the pure-Python modules only", file=sys.stderr)
-        return []
+        return extensions
     staging = installed_tree(root / "build" / "mypyc-src", root)
     paths = [os.path.relpath(staging / (name.replace(".", "/") + ".py"), root) for name in compiled_modules(root)]
-    return mypycify(paths, opt_level="3", debug_level="0", group_name=NAMESPACE, target_dir="build/mypyc")
+    return extensions + mypycify(paths, opt_level="3", debug_level="0", group_name=NAMESPACE, target_dir="build/mypyc")
 
 
 class OptionalBuildExt(build_ext):

@@ -4,6 +4,7 @@ nodes and dicts out of the cyclic garbage collector's walk when that is safe."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from hyperparty.feeds.hypercore.node_cache import NodeCache
 from hyperparty.protocol.messages import Node
+from hyperparty import untrack as untrack_module
 from hyperparty.untrack import AVAILABLE
 
 
@@ -86,3 +88,49 @@ def test_a_cycle_through_an_unsafe_node_is_still_collected():
     del n, h
     before = gc.collect()
     assert before >= 1  # the cycle was visible, hence collected
+
+
+def _untrack_implementations() -> list:
+    impls = [pytest.param(untrack_module._load_ctypes(), id="ctypes")]
+    try:
+        from hyperparty._gc import untrack as untrack_c
+    except ImportError:
+        untrack_c = None
+    impls.append(pytest.param(untrack_c, id="extension"))
+    return impls
+
+
+@pytest.mark.parametrize("untrack", _untrack_implementations())
+def test_untrack_takes_tracked_containers_out_and_leaves_anything_else_alone(untrack):
+    if untrack is None:
+        pytest.skip("not available here (the extension is built by `make setup`; ctypes needs CPython)")
+    n = node(7)
+    d = {1: n}
+    assert gc.is_tracked(n) and gc.is_tracked(d)
+    untrack(n)
+    untrack(d)
+    untrack(n)  # twice: still fine
+    assert not gc.is_tracked(n) and not gc.is_tracked(d)
+    for atom in (b"bytes", 12345, "text", None, 1.5):  # not containers: calling the C API on them would crash
+        untrack(atom)
+    assert d[1] is n and n == node(7)  # nothing else changes
+
+
+def test_the_package_uses_the_extension_when_it_was_built():
+    built = list(Path(untrack_module.__file__).parent.glob("_gc.*"))
+    expected = "extension" if any(p.suffix in (".so", ".pyd") for p in built) else untrack_module.IMPLEMENTATION
+    assert untrack_module.IMPLEMENTATION == expected
+
+
+def test_a_node_read_from_the_tree_file_is_cached_untracked():
+    from hyperparty.feeds.hypercore.format import HEADER_SIZE, TreeFile, encode_node
+    from hyperparty.storage import MemoryStorage
+
+    file = MemoryStorage().open("tree")
+    tree = TreeFile(file, cache_size=8)
+    file.write(HEADER_SIZE + 40 * 3, encode_node(b"\x05" * 32, 77))
+    got = tree.get(3)
+    assert got == Node(3, b"\x05" * 32, 77) and type(got) is Node and 3 in tree.cache
+    assert tree.get(3) is got
+    if AVAILABLE:
+        assert not gc.is_tracked(got) and not gc.is_tracked(tree.cache.young)
