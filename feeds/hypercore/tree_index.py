@@ -21,8 +21,6 @@ from .bitfield import SparseBitfield
 
 __all__ = ["TreeIndex", "ProofIndexes"]
 
-_full_roots = flat_tree.full_roots
-
 
 class ProofIndexes(NamedTuple):
     """Result of :meth:`TreeIndex.proof`: node indexes to send and the ``verified_by`` length (or 0)."""
@@ -96,15 +94,14 @@ class TreeIndex:
                 self.set(2 * i)
             return
         bits = self.bitfield
-        get = bits.get
         lo, hi = start, end - 1
         d = 0
         while lo <= hi:
             self._mark_level(d, lo, hi)
             plo, phi = lo >> 1, hi >> 1
-            if (plo << 1) < lo and not get(flat_tree.index(d, plo << 1)):
+            if (plo << 1) < lo and not bits.get(flat_tree.index(d, plo << 1)):
                 plo += 1
-            if (phi << 1) + 1 > hi and not get(flat_tree.index(d, (phi << 1) + 1)):
+            if (phi << 1) + 1 > hi and not bits.get(flat_tree.index(d, (phi << 1) + 1)):
                 phi -= 1
             lo, hi = plo, phi
             d += 1
@@ -167,14 +164,14 @@ class TreeIndex:
 
     def verified_by(self, n: int, nodes: list[int] | None = None) -> int:
         """Twice the length proven by the stored roots around ``n``; 0 when ``n`` is not stored."""
-        get = self.bitfield.get
-        if not get(n):
+        bits = self.bitfield
+        if not bits.get(n):
             return 0
         d = _depth(n)
         top = n
         parent = _parent(top, d)
         d += 1
-        while get(parent) and get(top ^ (2 << (d - 1))):
+        while bits.get(parent) and bits.get(top ^ (2 << (d - 1))):
             top = parent
             parent = _parent(top, d)
             d += 1
@@ -184,34 +181,34 @@ class TreeIndex:
             nxt = flat_tree.index(d, (top >> (d + 1)) + 1)
             top = nxt - (1 << (d - 1))
             d -= 1
-            while not get(top) and d:
+            while not bits.get(top) and d:
                 top = top - (1 << (d - 1))
                 d -= 1
-            if nodes is not None and get(top):
+            if nodes is not None and bits.get(top):
                 nodes.append(top)
-        return top + 2 if get(top) else top
+        return top + 2 if bits.get(top) else top
 
     def blocks(self) -> int:
         """Number of blocks of the longest tree whose roots are stored (the feed length on open)."""
         top = 0
         nxt = 0
         max_bits = self.bitfield.length
-        get = self.bitfield.get
+        bits = self.bitfield
         while _right_span(nxt) < max_bits:
             nxt = flat_tree.parent(nxt)
-            if get(nxt):
+            if bits.get(nxt):
                 top = nxt
-        return (self.verified_by(top) if get(top) else 0) // 2
+        return (self.verified_by(top) if bits.get(top) else 0) // 2
 
     def roots(self) -> list[int]:
-        return _full_roots(2 * self.blocks())
+        return flat_tree.full_roots(2 * self.blocks())
 
     # -- replication ------------------------------------------------------------------------------------
 
     def digest(self, n: int) -> int:
         """The Request ``nodes`` value for node ``n``: which proof nodes we already have."""
-        get = self.bitfield.get
-        if get(n):
+        bits = self.bitfield
+        if bits.get(n):
             return 1
         digest = 0
         nxt = flat_tree.sibling(n)
@@ -221,9 +218,9 @@ class TreeIndex:
         parent = _parent(nxt, d)
         d += 1
         while _right_span(nxt) < max_bits or _left_span(parent) > 0:
-            if get(nxt):
+            if bits.get(nxt):
                 digest += bit
-            if get(parent):
+            if bits.get(parent):
                 digest += 2 * bit
                 if not digest & 1:
                     digest += 1
@@ -245,9 +242,9 @@ class TreeIndex:
         if remote_tree is None:
             remote_tree = TreeIndex()
         digest = digest or 0
-        get = self.bitfield.get
+        bits = self.bitfield
         nodes: list[int] = []
-        if not get(n):
+        if not bits.get(n):
             return None
         if hash:
             nodes.append(n)
@@ -259,32 +256,31 @@ class TreeIndex:
         digest >>= 1
         while digest:
             if digest == 1 and has_root:
-                if get(nxt):
+                if bits.get(nxt):
                     remote_tree.set(nxt)
                 sib = flat_tree.sibling(nxt)
                 if sib < nxt:
                     nxt = sib
-                for r in _full_roots(flat_tree.right_span(nxt) + 2):
-                    if get(r):
+                for r in flat_tree.full_roots(flat_tree.right_span(nxt) + 2):
+                    if bits.get(r):
                         remote_tree.set(r)
                 break
             sib = flat_tree.sibling(nxt)
-            if digest & 1 and get(sib):
+            if digest & 1 and bits.get(sib):
                 remote_tree.set(sib)
             nxt = flat_tree.parent(nxt)
             digest >>= 1
 
         nxt = n
-        remote_get = remote_tree.get
-        while not remote_get(nxt):
+        while not remote_tree.get(nxt):
             sib = flat_tree.sibling(nxt)
-            if not get(sib):
+            if not bits.get(sib):
                 verified_by = self.verified_by(nxt)
-                for r in _full_roots(verified_by):
-                    if r != nxt and not remote_get(r):
+                for r in flat_tree.full_roots(verified_by):
+                    if r != nxt and not remote_tree.get(r):
                         nodes.append(r)
                 return ProofIndexes(nodes, verified_by)
-            if not remote_get(sib):
+            if not remote_tree.get(sib):
                 nodes.append(sib)
             nxt = flat_tree.parent(nxt)
         return ProofIndexes(nodes, 0)

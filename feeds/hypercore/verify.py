@@ -76,28 +76,25 @@ def verify_put(
     Raises a :class:`VerificationError` subclass (or ``NodeNotFoundError`` for a local node that is
     marked but unreadable).
     """
-    sibling = flat_tree.sibling
-    parent = flat_tree.parent
-    has = tree.get
-
-    # 1. the trusted ancestor and the local siblings the proof leaves out
+    # 1. the trusted ancestor (methods and functions are called directly, not through locals: compiled,
+    # that is a native call; a local holding a bound method is called through the generic protocol) and the local siblings the proof leaves out
     trusted = -1
     missing: list[int] = []
     nxt = 2 * index
     k = 0 if data is not None else 1
     while True:
-        if has(nxt):
+        if tree.get(nxt):
             trusted = nxt
             break
-        sib = sibling(nxt)
-        nxt = parent(nxt)
+        sib = flat_tree.sibling(nxt)
+        nxt = flat_tree.parent(nxt)
         if k < len(nodes) and nodes[k].index == sib:
             k += 1
             continue
-        if not has(sib):
+        if not tree.get(sib):
             break
         missing.append(sib)
-    if trusted == -1 and has(nxt):
+    if trusted == -1 and tree.get(nxt):
         trusted = nxt
     missing_nodes = [get_node(m) for m in missing]
     trusted_node = get_node(trusted) if trusted > -1 else None
@@ -117,7 +114,7 @@ def verify_put(
     li = 0
     reached = top.index == t_index and top.hash == t_hash
     while not reached:
-        want = sibling(top.index)
+        want = flat_tree.sibling(top.index)
         if ri < len(nodes) and nodes[ri].index == want:
             node = nodes[ri]
             ri += 1
@@ -133,7 +130,7 @@ def verify_put(
             h = crypto.parent_hash(top.hash, node.hash, size)
         else:
             h = crypto.parent_hash(node.hash, top.hash, size)
-        top = Node(parent(top.index), h, size)
+        top = Node(flat_tree.parent(top.index), h, size)
         reached = top.index == t_index and top.hash == t_hash
     if reached:
         return VerifiedWrite(visited, None, -1, None, 0)
@@ -153,7 +150,7 @@ def verify_put(
             used.append(remaining[rj])
             roots.append(remaining[rj])
             rj += 1
-        elif has(r):
+        elif tree.get(r):
             roots.append(get_node(r))
         else:
             raise MissingRootsError()
