@@ -278,7 +278,6 @@ class Bitfield:
         data = self.data
         pager = self.pages
         pages = pager.pages
-        set_index = self._set_index
         changed = 0
         last_page = -1
         page: bytearray  # loaded on the first iteration (last_page starts at -1)
@@ -306,9 +305,9 @@ class Bitfield:
             pager.updated(j)
             if old == 0:
                 # first new bit: summary 00 -> 01 (a single bit can never fill a byte)
-                set_index(b, 1)
+                self._set_index(b, 1)
             if new == 0xFF:
-                set_index(b, 0xFF)
+                self._set_index(b, 0xFF)
         self.length = data.length
         return changed
 
@@ -328,8 +327,8 @@ class Bitfield:
         last = (end - e) >> 3
         left_mask = 255 - (_DATA_ITERATE_MASK[o - 1] if o else 0)
         right_mask = _DATA_ITERATE_MASK[e - 1] if e else 0
-        get_byte = self.data.get_byte
-        byte = get_byte(pos)
+        data = self.data
+        byte = data.get_byte(pos)
         if pos == last:
             return _TOTAL_1_BITS[byte & left_mask & right_mask]
         total = _TOTAL_1_BITS[byte & left_mask]
@@ -344,7 +343,7 @@ class Bitfield:
                 chunk = page[(p & 1023) : (p & 1023) + (stop - p)]
                 total += int.from_bytes(chunk, "big").bit_count()
             p = stop
-        total += _TOTAL_1_BITS[get_byte(last) & right_mask]
+        total += _TOTAL_1_BITS[data.get_byte(last) & right_mask]
         return total
 
     def compress(self, start: int = 0, length: int = 0) -> bytes:
