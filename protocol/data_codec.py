@@ -19,7 +19,7 @@ what the generic encoder writes; :func:`encode_request_into` does the same for a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["decode_data", "decode_request", "encode_data_into", "encode_request_into"]
 

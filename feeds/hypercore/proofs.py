@@ -11,6 +11,8 @@ from .state import CoreState, Proof, to_bytes
 from .tree_index import TreeIndex
 from .verify import proof_parts, verify_put
 
+_new_proof = tuple.__new__  # Proof's NamedTuple constructor is an interpreted function: twice the cost
+
 #: One block for :meth:`_Proofs.put_many`: ``(index, data or None, proof nodes, signature or None)``.
 PutItem = tuple[int, "bytes | None", "list[Node]", "bytes | None"]
 
@@ -41,7 +43,7 @@ class _Proofs(CoreState):
         signature = None
         if result.verified_by:
             signature = self._signatures.get(result.verified_by // 2 - 1)
-        return Proof(nodes, signature, result.verified_by)
+        return _new_proof(Proof, (nodes, signature, result.verified_by))
 
     def put(self, index: int, data: bytes | None, proof: Any, *, from_peer: Any = None) -> None:
         """Verify block ``index`` (``data``; None for a hash-only response) with ``proof`` and store it.

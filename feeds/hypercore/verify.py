@@ -31,8 +31,8 @@ from .tree_index import TreeIndex
 
 __all__ = ["VerifiedWrite", "proof_parts", "verify_put"]
 
-# Nodes made here take tuple.__new__: Node's NamedTuple constructor is an interpreted function (twice
-# the cost of a node)
+# Nodes and results made here take tuple.__new__: a NamedTuple's constructor is an interpreted function
+# (twice the cost of a node)
 _new_node = tuple.__new__
 
 
@@ -137,7 +137,7 @@ def verify_put(
         top = _new_node(Node, (flat_tree.parent(top.index), h, size))
         reached = top.index == t_index and top.hash == t_hash
     if reached:
-        return VerifiedWrite(visited, None, -1, None, 0)
+        return _new_node(VerifiedWrite, (visited, None, -1, None, 0))
 
     # 3. roots and signature
     remaining = nodes[ri:]
@@ -164,7 +164,7 @@ def verify_put(
     if signature is not None:
         if not crypto.verify(checksum, signature, key):
             raise SignatureVerificationError()
-        return VerifiedWrite(visited + used, signature, verified_by // 2 - 1, roots, verified_by)
+        return _new_node(VerifiedWrite, (visited + used, signature, verified_by // 2 - 1, roots, verified_by))
     if checksum != key:
         raise ChecksumError()
-    return VerifiedWrite(visited + used, None, -1, roots, verified_by)
+    return _new_node(VerifiedWrite, (visited + used, None, -1, roots, verified_by))
