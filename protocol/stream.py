@@ -123,11 +123,27 @@ class Channel:
     def want(self, start: int, length: int | None = None) -> None:
         self.send(m.Want(start, length))
 
-    def request(self, index: int, bytes: int = 0, hash: bool = False, nodes: int = 0) -> None:
-        self.send(m.Request(index, bytes, hash, nodes))
+    def request(self, index: int, bytes: int | None = 0, hash: bool | None = False, nodes: int | None = 0) -> None:
+        """Send ``Request(index, bytes, hash, nodes)`` (the same bytes as ``send``, encoded from the fields)."""
+        if self.closed or self.local_id is None:
+            return
+        stream = self.stream
+        if stream.destroyed:
+            return
+        stream.wire.send_request(self.local_id, index, bytes, hash, nodes)
+        stream._keep_alive = 0
+        stream._notify()
 
     def data(self, index: int, value: bytes | None, nodes: list, signature: bytes | None) -> None:
-        self.send(m.Data(index, value, nodes, signature))
+        """Send ``Data(index, value, nodes, signature)`` (the same bytes as ``send``, encoded from the fields)."""
+        if self.closed or self.local_id is None:
+            return
+        stream = self.stream
+        if stream.destroyed:
+            return
+        stream.wire.send_data(self.local_id, index, value, nodes, signature)
+        stream._keep_alive = 0
+        stream._notify()
 
     def extension(self, name: str, payload: bytes) -> bool:
         """Send extension ``name``; False (nothing sent) when it is not in our extension list."""

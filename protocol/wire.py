@@ -43,6 +43,8 @@ from .errors import (
 from .messages import Feed, MessageError, frame_data_into, frame_request_into
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
+from .data_codec import encode_data_into as _encode_data_into
+from .data_codec import encode_request_into as _encode_request_into
 
 __all__ = ["Wire", "MAX_FRAME", "KEEP_ALIVE"]
 
@@ -124,6 +126,28 @@ class Wire:
     def send(self, channel: int, message) -> None:
         """Queue one message on ``channel`` (encrypted once the wire has started)."""
         self._frame(channel, message)
+
+    def send_request(self, channel: int, index: int, bytes_: int | None, hash_: bool | None, nodes: int | None) -> None:
+        """Queue ``Request(index, bytes_, hash_, nodes)`` on ``channel``: the bytes :meth:`send` queues for
+        it, encoded straight from the fields once the cipher runs (a fetcher sends one per block)."""
+        if self._tx is None:
+            self._frame(channel, messages.Request(index, bytes_, hash_, nodes))
+            return
+        plain = self._plain
+        before = len(plain)
+        _encode_request_into(plain, (channel << 4) | 7, index, bytes_, None if hash_ is None else bool(hash_), nodes)
+        self.bytes_sent += len(plain) - before
+
+    def send_data(self, channel: int, index: int, value: bytes | None, nodes: list, signature: bytes | None) -> None:
+        """Queue ``Data(index, value, nodes, signature)`` on ``channel``: the bytes :meth:`send` queues for
+        it, encoded straight from the fields once the cipher runs (an uploader sends one per block)."""
+        if self._tx is None:
+            self._frame(channel, messages.Data(index, value, nodes, signature))
+            return
+        plain = self._plain
+        before = len(plain)
+        _encode_data_into(plain, (channel << 4) | 9, index, value, nodes, signature)
+        self.bytes_sent += len(plain) - before
 
     def send_ping(self) -> None:
         """Queue a keep-alive (a zero-length frame: one ``0x00`` byte, encrypted)."""

@@ -551,3 +551,28 @@ def _assert_frame_matches_the_generic_encoder(frame_into, msg, channel):
        channel=st.integers(min_value=0, max_value=300))
 def test_request_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
     _assert_frame_matches_the_generic_encoder(m.frame_request_into, msg, channel)
+
+
+@settings(max_examples=150, deadline=None)
+@given(msg=st.one_of(
+           st.builds(m.Data, u64, st.none() | st.binary(max_size=300),
+                     st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
+           st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans(), st.none() | u64)),
+       channel=st.integers(min_value=0, max_value=300), encrypt=st.booleans())
+def test_sending_a_request_or_data_from_its_fields_queues_the_bytes_send_queues(msg, channel, encrypt):
+    """``Wire.send_request``/``send_data`` (what ``Channel.request``/``data`` use) against ``Wire.send``."""
+    from hyperparty.feeds.hypercore.crypto import discovery_key
+
+    wires = []
+    for _ in range(2):
+        w = Wire(encrypt=encrypt)
+        w.start(KEY, discovery_key(KEY), b"\x05" * 24 if encrypt else None)
+        wires.append(w)
+    by_message, by_fields = wires
+    by_message.send(channel, msg)
+    if isinstance(msg, m.Data):
+        by_fields.send_data(channel, msg.index, msg.value, msg.nodes, msg.signature)
+    else:
+        by_fields.send_request(channel, msg.index, msg.bytes, msg.hash, msg.nodes)
+    assert by_fields.bytes_sent == by_message.bytes_sent
+    assert by_fields.data_to_send() == by_message.data_to_send()

@@ -415,7 +415,7 @@ class ReplicationPeer:
         if index + 1 > self.remote_length:
             self.remote_length = index + 1
         assert self.channel is not None  # messages arrive on an open channel
-        self.channel.send(m.Data(index, value, proof.nodes, proof.signature))
+        self.channel.data(index, value, proof.nodes, proof.signature)
         if not self._pushed and self.stream.wire.pending() >= UPLOAD_PUSH_BYTES:
             self._pushed = True
             self.stream.push()  # the fetcher starts on these while we answer the rest of its Requests
@@ -678,7 +678,7 @@ class ReplicationPeer:
         core.reserved.set(index, True)
         self.inflight[index] = [REQUEST_TICKS, index, bytes_, hash_]
         assert self.channel is not None  # requests follow the handshake on an open channel
-        self.channel.send(m.Request(index, bytes_, hash_, core.digest(index)))
+        self.channel.request(index, bytes_, hash_, core.tree.digest(2 * index))  # core.digest, unchecked: open
 
     def _send_wants(self) -> None:
         if self.wants is None or not self.downloading or self.channel is None:
