@@ -2,9 +2,12 @@
 
 random-access-memory (the JS memory storage) keeps a file as pages of 1 MiB allocated on first write, so
 a write far past the end costs one page, not the whole gap.  :class:`PagedBuffer` does the same: page ``p``
-holds bytes ``[p * PAGE_SIZE, (p + 1) * PAGE_SIZE)`` and is a ``bytearray`` only as long as its last
-written byte (small files stay small); a missing page, or the part of a page past its bytearray, reads
-as zeros.  ``len()`` is the file's logical size, which may end inside a hole.
+holds bytes ``[p * PAGE_SIZE, (p + 1) * PAGE_SIZE)``.  While the file fits in its first page, that page is
+a ``bytearray`` only as long as its last written byte (small files stay small); once the file is longer,
+its pages are allocated whole, as random-access-memory does (a page grown by each write past its end was
+reallocated and copied again and again when a replica's blocks arrived out of order).  A missing page,
+or the part of a page past its bytearray, reads as zeros.  ``len()`` is the file's logical size, which
+may end inside a hole.
 
 Why not one ``bytearray``: a replica that receives the last block of a 1 GiB feed first would zero-fill
 and touch 1 GiB in a single synchronous call, freezing the event loop for seconds (long enough for a JS
@@ -24,6 +27,9 @@ __all__ = ["PagedBuffer", "PAGE_SIZE"]
 PAGE_SHIFT = 20
 PAGE_SIZE = 1 << PAGE_SHIFT  # random-access-memory's default page size
 _MASK = PAGE_SIZE - 1
+# zeros to extend a page from: a slice of this view is copied without allocating a temporary (a fresh
+# ``bytes(n)`` of more than 128 KiB is a new mapping the kernel must fault in, then unmap)
+_ZEROS = memoryview(bytes(PAGE_SIZE))
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -91,12 +97,13 @@ class PagedBuffer:
             offset += k
 
     def _page_at(self, p: int, o: int) -> bytearray:
-        """Page ``p``, created or zero-extended so that it reaches byte ``o`` (a write starts there)."""
+        """Page ``p``, created or zero-extended so that it reaches byte ``o`` (a write starts there): to
+        ``o`` while the file fits in one page, else whole (``length`` already counts the write)."""
         page = self.pages.get(p)
         if page is None:
-            page = self.pages[p] = bytearray(o) if o else bytearray()
+            page = self.pages[p] = bytearray(PAGE_SIZE if self.length > PAGE_SIZE else o)
         elif len(page) < o:
-            page += bytes(o - len(page))
+            page += _ZEROS[: (PAGE_SIZE if self.length > PAGE_SIZE else o) - len(page)]
         return page
 
     def zero(self, offset: int, length: int) -> None:
@@ -113,7 +120,7 @@ class PagedBuffer:
                     del pages[p]
                 elif o < len(page):
                     stop = min(o + k, len(page))
-                    page[o:stop] = bytes(stop - o)
+                    page[o:stop] = _ZEROS[: stop - o]
             offset += k
 
     def truncate(self, length: int) -> None:
