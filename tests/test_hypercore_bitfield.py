@@ -261,3 +261,19 @@ def test_proof_indexes_from_digest() -> None:
     assert writer.proof(2, digest=1) == ([], 0)
     assert writer.proof(2, digest=1, hash=True) == ([2], 0)
     assert writer.proof(8, digest=0) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20000), st.integers(1, 9000)), max_size=6),
+       st.lists(st.tuples(st.integers(0, 20100), st.integers(0, 20100)), min_size=1, max_size=20))
+def test_first_missing_across_full_bytes_and_pages(runs, queries) -> None:
+    """Long runs of stored blocks (0xFF bytes, whole 8192-block pages) are skipped, not misread."""
+    bf = Bitfield()
+    have: set[int] = set()
+    for start, length in runs:
+        bf.set_range(start, start + length)
+        have.update(range(start, start + length))
+    for a, b in queries:
+        start, end = min(a, b), max(a, b)
+        expected = next((i for i in range(start, end) if i not in have), -1)
+        assert bf.first_missing(start, end) == expected, (start, end)
