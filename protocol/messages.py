@@ -243,6 +243,25 @@ def _decode_data(payload: Any) -> Data | None:
     return msg
 
 
+def decode_data_payload(payload: bytes) -> Data | None:
+    """``decode(9, payload)`` for a ``bytes`` payload (the wire's path for Data frames, one per block)."""
+    try:
+        return _decode_data(payload)
+    except (pb.DecodeError, VarintError):
+        return None
+
+
+def decode_request_payload(payload: bytes) -> Request | None:
+    """``decode(7, payload)`` for a ``bytes`` payload (the wire's path for Request frames)."""
+    fields = _fast_decode_request(payload)
+    if fields is not None:
+        return Request(*fields)
+    try:
+        return Request.decode(payload)
+    except (pb.DecodeError, VarintError):
+        return None
+
+
 def decode(type_: int, payload: Any) -> Any:
     """Decode the payload of a message of ``type_``; ``None`` when JS would ignore it.
 

@@ -52,6 +52,8 @@ MAX_FRAME = limits.MAX_FRAME
 KEEP_ALIVE = -1  # pseudo type reported for zero-length frames
 
 _decode = messages.decode
+_decode_data = messages.decode_data_payload
+_decode_request = messages.decode_request_payload
 _NONZERO = re.compile(rb"[^\x00]")
 
 #: Messages sent once per replicated block, framed straight into the send buffer by the one-pass
@@ -319,19 +321,35 @@ class Wire:
                 frames += 1
                 if length < 2:
                     continue
-                body = memoryview(buf)[p:pos]
-                try:
-                    header, hp = _varint(body, 0)
-                except VarintError:
-                    body.release()
-                    raise InvalidHeader() from None
+                header = buf[p]
+                if header < 0x80:  # channels 0..7: a one-byte header, read without a view
+                    hp = p + 1
+                else:
+                    body = memoryview(buf)[p:pos]
+                    try:
+                        header, n = _varint(body, 0)
+                    except VarintError:
+                        raise InvalidHeader() from None
+                    finally:
+                        body.release()
+                    hp = p + n
                 channel = header >> 4
                 type_ = header & 15
                 if type_ == 1:
                     self.handshake_seen = True
+                if (type_ == 9 or type_ == 7) and self._first_seen:
+                    # Data and Request, one per block: the payload copied once into bytes for the
+                    # one-pass decoders
+                    with memoryview(buf) as view:
+                        payload = bytes(view[hp:pos])
+                    block_msg = _decode_data(payload) if type_ == 9 else _decode_request(payload)
+                    if block_msg is not None:
+                        out.append((channel, type_, block_msg))
+                    continue
+                body = memoryview(buf)[hp:pos]
                 if not self._first_seen:
                     try:
-                        msg = self._first_frame(channel, type_, body[hp:])
+                        msg = self._first_frame(channel, type_, body)
                     finally:
                         body.release()
                     out.append((channel, 0, msg))
@@ -347,9 +365,9 @@ class Wire:
                     continue
                 try:
                     if type_ == 0:
-                        msg = self._feed(body[hp:])
+                        msg = self._feed(body)
                     else:
-                        msg = _decode(type_, body[hp:])
+                        msg = _decode(type_, body)
                 finally:
                     body.release()
                 if msg is not None:

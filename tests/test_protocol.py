@@ -106,6 +106,25 @@ def test_undecodable_payloads_are_ignored_but_bad_feed_raises():
         m.decode(0, b"\x12\x01x")
 
 
+@pytest.mark.parametrize("channel", [1, 7, 8, 300])  # one-byte headers up to channel 7, longer after
+def test_wire_drops_undecodable_data_and_requests_and_parses_on(channel):
+    from hyperparty.feeds.hypercore.crypto import discovery_key
+
+    tx, rx = Wire(encrypt=True), Wire(encrypt=True)
+    tx.start(KEY, discovery_key(KEY), b"\x05" * 24)
+    rx.start(KEY, discovery_key(KEY), b"\x06" * 24)
+    assert [t for _, t, _ in rx.receive_data(tx.data_to_send())] == [0]  # the Feed frame
+    good = [m.Data(5, b"block", [m.Node(11, b"\x01" * 32, 5)], None), m.Request(6, None, None, 3)]
+    tx.send(channel, good[0])
+    for type_, payload in ((9, b"\x08"), (7, b"\x10\x01"), (9, b"\x08\x01\x1a\x02\x08\x01")):
+        body = varint.encode((channel << 4) | type_) + payload
+        tx._emit(varint.encode(len(body)) + body)  # truncated varint, no index, a node without its hash
+    tx.send(channel, good[1])
+    out = rx.receive_data(tx.data_to_send())
+    assert [(c, t, msg) for c, t, msg in out] == [(channel, 9, good[0]), (channel, 7, good[1])]
+    assert rx.frames_parsed == 1 + 5  # the Feed frame, then the five
+
+
 # --- whole sessions ----------------------------------------------------------------------------------
 
 
