@@ -42,6 +42,7 @@ COMPILED: tuple[str, ...] = (
     "hyperparty.feeds.hypercore.rle",
     "hyperparty.protocol.data_codec",
     "hyperparty.feeds.hypercore.verify",
+    "hyperparty.feeds.hypercore.wanted",
 )
 
 ENV_PURE = "HYPERPARTY_PURE_PYTHON"

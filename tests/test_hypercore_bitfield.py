@@ -277,3 +277,27 @@ def test_first_missing_across_full_bytes_and_pages(runs, queries) -> None:
         start, end = min(a, b), max(a, b)
         expected = next((i for i in range(start, end) if i not in have), -1)
         assert bf.first_missing(start, end) == expected, (start, end)
+
+
+@settings(max_examples=200, deadline=None)
+@given(remote=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 900)), max_size=5),
+       stored=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 900)), max_size=5),
+       reserved=st.sets(st.integers(0, 3200), max_size=60),
+       start=st.integers(0, 3200), length=st.integers(0, 3200))
+def test_first_wanted_is_the_first_block_remote_has_we_lack_and_nobody_fetches(remote, stored, reserved, start, length):
+    """``wanted.first_wanted`` (a fetcher's next Request) against the definition, block by block."""
+    from hyperparty.feeds.hypercore.ranges import RangeSet
+    from hyperparty.feeds.hypercore.wanted import first_wanted
+
+    has = RangeSet()
+    for a, n in remote:
+        has.add(a, a + n)
+    bf = Bitfield()
+    for a, n in stored:
+        bf.set_range(a, a + n)
+    res = SparseBitfield()
+    for i in reserved:
+        res.set(i, True)
+    end = start + length
+    expected = next((i for i in range(start, end) if i in has and not bf.get(i) and i not in reserved), -1)
+    assert first_wanted(has, bf, res, start, end) == expected

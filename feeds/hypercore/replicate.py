@@ -47,6 +47,7 @@ from .errors import BlockChecksumError, HypercoreError, NodeNotFoundError, NoPro
 from .ranges import RangeSet, runs_from_bits
 from .rle import RLEError
 from .rle import decode as rle_decode
+from .wanted import first_wanted
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Hypercore
@@ -532,25 +533,17 @@ class ReplicationPeer:
         self._send_wants()
 
     def _remote_candidate(self, start: int, end: int, skip_hash: bool = False) -> int:
-        """First block in ``[start, end)`` the remote has, we lack and nobody is fetching; -1 if none."""
+        """First block in ``[start, end)`` the remote has, we lack and nobody is fetching; -1 if none
+        (``skip_hash``: whose leaf node we lack, for hash-only selections)."""
         core = self.core
-        first_missing = core.bitfield.first_missing
+        if not skip_hash:
+            return first_wanted(self.remote_has, core.bitfield, core.reserved, start, end)
         reserved = core.reserved.get
         tree_get = core.tree.get
         for a, b in self.remote_has.runs_from(start, end):
-            i = a
-            while i < b:
-                if skip_hash:
-                    if not tree_get(2 * i) and not reserved(i):
-                        return i
-                    i += 1
-                    continue
-                i = first_missing(i, b)
-                if i < 0:
-                    break
-                if not reserved(i):
+            for i in range(a, b):
+                if not tree_get(2 * i) and not reserved(i):
                     return i
-                i += 1
         return -1
 
     def _update(self) -> bool:
