@@ -244,7 +244,8 @@ def _decode_data(payload: Any) -> Data | None:
 
 
 def decode_data_payload(payload: bytes) -> Data | None:
-    """``decode(9, payload)`` for a ``bytes`` payload (the wire's path for Data frames, one per block)."""
+    """A Data payload (``bytes``), or None when it does not decode: ``decode(9, ...)``, and what the wire
+    calls for Data frames directly (one per block)."""
     try:
         return _decode_data(payload)
     except (pb.DecodeError, VarintError):
@@ -252,7 +253,9 @@ def decode_data_payload(payload: bytes) -> Data | None:
 
 
 def decode_request_payload(payload: bytes) -> Request | None:
-    """``decode(7, payload)`` for a ``bytes`` payload (the wire's path for Request frames)."""
+    """A Request payload (``bytes``), or None when it does not decode: ``decode(7, ...)``, and what the
+    wire calls for Request frames directly.  The one-pass decoder first, the generic one for anything
+    unusual."""
     fields = _fast_decode_request(payload)
     if fields is not None:
         return Request(*fields)
@@ -274,16 +277,13 @@ def decode(type_: int, payload: Any) -> Any:
         except VarintError:
             return None
         return Extension(ext_id, bytes(payload[pos:]))
+    if type_ == 9 or type_ == 7:  # one per block: the one-pass decoders first
+        payload = payload if type(payload) is bytes else bytes(payload)
+        return decode_data_payload(payload) if type_ == 9 else decode_request_payload(payload)
     cls = MESSAGE_TYPES.get(type_)
     if cls is None:
         return None
     try:
-        if type_ == 9:
-            return _decode_data(payload)
-        if type_ == 7:  # one per requested block: the one-pass decoder first
-            fields = _fast_decode_request(payload if type(payload) is bytes else bytes(payload))
-            if fields is not None:
-                return Request(*fields)
         return cls.decode(payload)  # type: ignore[attr-defined]
     except (pb.DecodeError, VarintError) as exc:
         if type_ == 0:
