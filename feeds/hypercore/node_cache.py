@@ -66,14 +66,7 @@ class NodeCache:
         hash and ``int`` size, not cached now (its lookup just missed).  :meth:`put` without those checks
         (a tree node missed by the cache costs about half as much)."""
         untrack(node)
-        young = self.young
-        young[node[0]] = node
-        if self.clean:
-            untrack(young)
-        if len(young) >= self.half:
-            self.old = young
-            self.young = {}
-            self.clean = True
+        self._insert(node[0], node, True)
 
     def _insert(self, index: int, node: Node, untracked: bool) -> None:
         young = self.young
