@@ -42,8 +42,6 @@ from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 from .data_codec import decode_data as _fast_decode_data
 from .data_codec import decode_request as _fast_decode_request
-from .data_codec import encode_data_into as _encode_data_into
-from .data_codec import encode_request_into as _encode_request_into
 
 __all__ = [
     "Feed", "Handshake", "Info", "Have", "Unhave", "Want", "Unwant", "Request", "Cancel", "Data", "Node",
@@ -204,24 +202,6 @@ def encode(message: Any) -> bytes:
     out = bytearray()
     message.encode_into(out)
     return bytes(out)
-
-
-def frame_data_into(out: bytearray, header: int, msg: Data) -> None:
-    """Append the whole frame of a Data message — ``varint(length) varint(header)`` and the payload — to
-    ``out`` with no intermediate buffer (the block's bytes are copied once, into ``out``).
-
-    The bytes are exactly those of the generic encoder (a property test checks it): fields in number
-    order, absent ones (None) left out, each node as ``08 index 12 len hash 18 size``
-    (:func:`.data_codec.encode_data_into`, compiled with the hot path).
-    """
-    _encode_data_into(out, header, msg.index, msg.value, msg.nodes, msg.signature)
-
-
-def frame_request_into(out: bytearray, header: int, msg: Request) -> None:
-    """Append the whole frame of a Request message to ``out`` (one per requested block), byte for byte
-    what the generic encoder writes (:func:`.data_codec.encode_request_into`; a property test checks it)."""
-    hash_ = msg.hash
-    _encode_request_into(out, header, msg.index, msg.bytes, None if hash_ is None else bool(hash_), msg.nodes)
 
 
 def _decode_data(payload: Any) -> Data | None:

@@ -28,7 +28,6 @@ Undecodable payloads of types 1..9 and types 10..14 are dropped, like JS does.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
 
 from . import limits, messages
 from .cipher import XSalsa20
@@ -40,7 +39,7 @@ from .errors import (
     MessageTooLarge,
     MissingNonce,
 )
-from .messages import Feed, MessageError, frame_data_into, frame_request_into
+from .messages import Feed, MessageError
 from ..varint import VarintError, encode_into
 from ..varint import decode as _varint
 from .data_codec import encode_data_into as _encode_data_into
@@ -55,10 +54,6 @@ _decode = messages.decode
 _decode_data = messages.decode_data_payload
 _decode_request = messages.decode_request_payload
 _NONZERO = re.compile(rb"[^\x00]")
-
-#: Messages sent once per replicated block, framed straight into the send buffer by the one-pass
-#: encoders of :mod:`.data_codec` (byte for byte the generic encoder's frames): Data (9) and Request (7).
-_DIRECT_FRAMES: dict[int, Callable[[bytearray, int, Any], None]] = {9: frame_data_into, 7: frame_request_into}
 
 
 class Wire:
@@ -130,8 +125,11 @@ class Wire:
         self._frame(channel, message)
 
     def send_request(self, channel: int, index: int, bytes_: int | None, hash_: bool | None, nodes: int | None) -> None:
-        """Queue ``Request(index, bytes_, hash_, nodes)`` on ``channel``: the bytes :meth:`send` queues for
-        it, encoded straight from the fields once the cipher runs (a fetcher sends one per block)."""
+        """Queue ``Request(index, bytes_, hash_, nodes)`` on ``channel`` (a fetcher sends one per block).
+
+        Once the cipher runs, the whole frame is encoded straight from the fields into the send buffer by
+        :func:`.data_codec.encode_request_into`, byte for byte what the generic encoder writes (a property
+        test checks it); :meth:`send` of a Request comes here too."""
         if self._tx is None:
             self._frame(channel, messages.Request(index, bytes_, hash_, nodes))
             return
@@ -141,8 +139,12 @@ class Wire:
         self.bytes_sent += len(plain) - before
 
     def send_data(self, channel: int, index: int, value: bytes | None, nodes: list, signature: bytes | None) -> None:
-        """Queue ``Data(index, value, nodes, signature)`` on ``channel``: the bytes :meth:`send` queues for
-        it, encoded straight from the fields once the cipher runs (an uploader sends one per block)."""
+        """Queue ``Data(index, value, nodes, signature)`` on ``channel`` (an uploader sends one per block).
+
+        Once the cipher runs, the whole frame — ``varint(length) varint(header)`` and the payload — is
+        encoded straight from the fields into the send buffer by :func:`.data_codec.encode_data_into` (the
+        block's bytes are copied once), byte for byte what the generic encoder writes (a property test
+        checks it); :meth:`send` of a Data comes here too."""
         if self._tx is None:
             self._frame(channel, messages.Data(index, value, nodes, signature))
             return
@@ -158,12 +160,14 @@ class Wire:
         self._emit(b"\x00")
 
     def _frame(self, channel: int, message, plaintext: bool = False) -> None:
-        direct = _DIRECT_FRAMES.get(message.TYPE)
-        if direct is not None and self._tx is not None:
-            before = len(self._plain)
-            direct(self._plain, (channel << 4) | message.TYPE, message)
-            self.bytes_sent += len(self._plain) - before
-            return
+        if self._tx is not None:
+            t = message.TYPE
+            if t == 9:
+                self.send_data(channel, message.index, message.value, message.nodes, message.signature)
+                return
+            if t == 7:
+                self.send_request(channel, message.index, message.bytes, message.hash, message.nodes)
+                return
         body = bytearray()
         encode_into(body, (channel << 4) | message.TYPE)
         message.encode_into(body)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from hyperparty.protocol import ProtocolStream, pipe
 from hyperparty.protocol.transport import wait_closed
+from hyperparty.protocol import data_codec
 from hyperparty.protocol import messages as m
 from hyperparty import protobuf as pb
 from hyperparty import varint
@@ -554,44 +555,53 @@ def test_fast_request_decoder_agrees_with_the_general_one(msg, extra, garbage):
                      st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
        channel=st.integers(min_value=0, max_value=300))
 def test_data_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
-    _assert_frame_matches_the_generic_encoder(m.frame_data_into, msg, channel)
+    _assert_frame_matches_the_generic_encoder(
+        lambda out, header: data_codec.encode_data_into(out, header, msg.index, msg.value, msg.nodes, msg.signature),
+        msg, channel)
 
 
 def _assert_frame_matches_the_generic_encoder(frame_into, msg, channel):
     header = (channel << 4) | msg.TYPE
     body = varint.encode(header) + m.encode(msg)
     out = bytearray(b"queued")
-    frame_into(out, header, msg)
+    frame_into(out, header)
     assert bytes(out) == b"queued" + varint.encode(len(body)) + body
 
 
 @settings(max_examples=200, deadline=None)
-@given(msg=st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans() | st.integers(0, 3), st.none() | u64),
+@given(msg=st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans(), st.none() | u64),
        channel=st.integers(min_value=0, max_value=300))
 def test_request_frames_straight_into_the_buffer_match_the_generic_encoder(msg, channel):
-    _assert_frame_matches_the_generic_encoder(m.frame_request_into, msg, channel)
+    _assert_frame_matches_the_generic_encoder(
+        lambda out, header: data_codec.encode_request_into(out, header, msg.index, msg.bytes, msg.hash, msg.nodes),
+        msg, channel)
 
 
 @settings(max_examples=150, deadline=None)
 @given(msg=st.one_of(
            st.builds(m.Data, u64, st.none() | st.binary(max_size=300),
                      st.lists(st.builds(m.Node, u64, b32, u64), max_size=4), st.none() | st.binary(max_size=64)),
-           st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans(), st.none() | u64)),
+           st.builds(m.Request, u64, st.none() | u64, st.none() | st.booleans() | st.integers(0, 3), st.none() | u64)),
        channel=st.integers(min_value=0, max_value=300), encrypt=st.booleans())
-def test_sending_a_request_or_data_from_its_fields_queues_the_bytes_send_queues(msg, channel, encrypt):
-    """``Wire.send_request``/``send_data`` (what ``Channel.request``/``data`` use) against ``Wire.send``."""
+def test_requests_and_data_queue_the_generic_encoders_frames(msg, channel, encrypt):
+    """``Wire.send`` of a Request or Data, and ``Wire.send_request``/``send_data`` (what
+    ``Channel.request``/``data`` use), against the frame the generic encoder makes, queued as is."""
     from hyperparty.feeds.hypercore.crypto import discovery_key
 
+    body = varint.encode((channel << 4) | msg.TYPE) + m.encode(msg)
     wires = []
-    for _ in range(2):
+    for _ in range(3):
         w = Wire(encrypt=encrypt)
         w.start(KEY, discovery_key(KEY), b"\x05" * 24 if encrypt else None)
         wires.append(w)
-    by_message, by_fields = wires
+    generic, by_message, by_fields = wires
+    generic._emit(varint.encode(len(body)) + body)
     by_message.send(channel, msg)
     if isinstance(msg, m.Data):
         by_fields.send_data(channel, msg.index, msg.value, msg.nodes, msg.signature)
     else:
         by_fields.send_request(channel, msg.index, msg.bytes, msg.hash, msg.nodes)
-    assert by_fields.bytes_sent == by_message.bytes_sent
-    assert by_fields.data_to_send() == by_message.data_to_send()
+    expected = generic.data_to_send()
+    for w in (by_message, by_fields):
+        assert w.bytes_sent == generic.bytes_sent
+        assert w.data_to_send() == expected
